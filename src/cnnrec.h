@@ -1,0 +1,20 @@
+/*
+ * cnnrec.h
+ *		Declarations shared by the PostgreSQL glue files of cnnrec.so.
+ */
+#ifndef CNNREC_H
+#define CNNREC_H
+
+#include "postgres.h"
+#include "fmgr.h"
+
+/*
+ * Declare an SQL-callable function.  The library is built with hidden symbol
+ * visibility, and PG15's PG_FUNCTION_INFO_V1 does not mark the function
+ * itself as exported, so this adds the PGDLLEXPORT declaration.
+ */
+#define CNNREC_FUNCTION(name) \
+	PG_FUNCTION_INFO_V1(name); \
+	extern PGDLLEXPORT Datum name(PG_FUNCTION_ARGS)
+
+#endif							/* CNNREC_H */
