@@ -45,6 +45,48 @@ include $(PGXS)
 $(DATA_built): $(SQL_PARTS) $(EXTENSION).control
 	cat $(SQL_PARTS) > $@
 
+# ---- cnnrec_train.so: the training worker's library ---------------------
+# The only library that links OpenBLAS, named only in bgw_library_name.  It
+# holds the worker (src/train/), the catalog helpers it shares with
+# cnnrec.so, and its own copy of the math core built with CNNREC_OPENBLAS.
+# A version script exports just the module magic and the worker entry.
+TRAIN_LIB = $(EXTENSION)_train$(DLSUFFIX)
+TRAIN_SRCS = $(sort $(wildcard src/train/*.c)) src/catalog.c src/jobs.c src/models.c \
+	src/options.c src/seq.c src/seq_agg.c $(NN_SRCS)
+TRAIN_OBJS = $(TRAIN_SRCS:.c=.train.o)
+EXTRA_CLEAN += $(TRAIN_LIB) $(TRAIN_OBJS)
+
+all: $(TRAIN_LIB)
+
+%.train.o: %.c
+	$(CC) $(CFLAGS) $(CPPFLAGS) -DCNNREC_OPENBLAS -c -o $@ $<
+
+$(TRAIN_OBJS): $(wildcard src/*.h src/nn/*.h src/train/*.h)
+
+$(TRAIN_LIB): $(TRAIN_OBJS) src/train/exports.map
+	$(CC) $(CFLAGS) -shared -o $@ $(TRAIN_OBJS) $(LDFLAGS) $(LDFLAGS_SL) \
+		-Wl,--version-script=src/train/exports.map -lopenblas -lm
+
+install: install-train
+.PHONY: install-train
+install-train: $(TRAIN_LIB)
+	$(INSTALL_SHLIB) $(TRAIN_LIB) '$(DESTDIR)$(pkglibdir)/$(TRAIN_LIB)'
+
+uninstall: uninstall-train
+.PHONY: uninstall-train
+uninstall-train:
+	rm -f '$(DESTDIR)$(pkglibdir)/$(TRAIN_LIB)'
+
+# ---- cnnrec-train: the command-line trainer (same core, OpenBLAS) --------
+TOOL = src/tools/cnnrec-train
+TOOL_SRCS = $(sort $(wildcard src/tools/*.c))
+EXTRA_CLEAN += $(TOOL)
+
+all: $(TOOL)
+
+$(TOOL): $(TOOL_SRCS) $(NN_SRCS) $(wildcard src/nn/*.h src/tools/*.h)
+	$(UNIT_CC) $(UNIT_CFLAGS) $(WARNINGS) -std=gnu99 -DCNNREC_OPENBLAS -Isrc -o $@ $(TOOL_SRCS) $(NN_SRCS) $(UNIT_LIBS)
+
 # ---- C unit tests of the math core (plain C, no PostgreSQL) -------------
 UNIT_SRCS = $(sort $(wildcard test/unit/test_*.c))
 UNIT_BINS = $(UNIT_SRCS:.c=)

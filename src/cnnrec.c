@@ -10,8 +10,7 @@
  */
 #include "postgres.h"
 
-#include "fmgr.h"
-#include "utils/guc.h"
+#include "cnnrec.h"
 
 PG_MODULE_MAGIC;
 
@@ -21,5 +20,5 @@ extern PGDLLEXPORT void _PG_init(void);
 void
 _PG_init(void)
 {
-	MarkGUCPrefixReserved("cnnrec");
+	CnnrecGucInit();
 }

@@ -17,4 +17,9 @@
 	PG_FUNCTION_INFO_V1(name); \
 	extern PGDLLEXPORT Datum name(PG_FUNCTION_ARGS)
 
+/* guc.c */
+extern int	cnnrec_train_threads;
+extern int	cnnrec_max_train_memory;
+extern void CnnrecGucInit(void);
+
 #endif							/* CNNREC_H */

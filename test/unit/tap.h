@@ -16,7 +16,7 @@ static int	tap_count = 0;
 static int	tap_failed = 0;
 
 /* Report one assertion; returns cond so callers can add diagnostics. */
-static int
+static inline int
 ok(int cond, const char *fmt,...)
 {
 	va_list		ap;
@@ -34,7 +34,7 @@ ok(int cond, const char *fmt,...)
 }
 
 /* Print a diagnostic line (TAP comment). */
-static void
+static inline void
 diag(const char *fmt,...)
 {
 	va_list		ap;
@@ -48,7 +48,7 @@ diag(const char *fmt,...)
 }
 
 /* Assert |got - want| <= tol, printing both on failure. */
-static int
+static inline int
 is_double(double got, double want, double tol, const char *name)
 {
 	int			cond = fabs(got - want) <= tol && !isnan(got);
@@ -60,7 +60,7 @@ is_double(double got, double want, double tol, const char *name)
 }
 
 /* Print the plan; exit status is 1 if anything failed. */
-static int
+static inline int
 done_testing(void)
 {
 	printf("1..%d\n", tap_count);

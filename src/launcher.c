@@ -1,0 +1,490 @@
+/*
+ * launcher.c
+ *		CALL cnnrec.train(): submit a training job, start its background
+ *		worker, and (with wait => true) relay its progress until it ends;
+ *		cnnrec.cancel(job_id).
+ *
+ * Order of operations (pg-engineering.md §2):
+ *	1. Checks as the caller: not on a standby (a worker that can never start
+ *	   would be waited for forever), the model exists, the caller may train
+ *	   it and may SELECT its source columns, the options are valid, and no
+ *	   other job of the model is queued or running (a transaction-level lock
+ *	   on the model serialises two concurrent train() calls; the second is
+ *	   refused with the first job's id).
+ *	2. Insert the job row ('queued') and, when CALL runs outside a
+ *	   transaction block, COMMIT, so the worker sees it.  Inside a
+ *	   transaction block (atomic CALL) only wait => false is allowed; the
+ *	   worker then waits for the caller's transaction to end and exits if the
+ *	   job row was rolled back.
+ *	3. Register a dynamic background worker (no shared_preload_libraries)
+ *	   from cnnrec_train.so, the only library that links OpenBLAS.  It
+ *	   connects as the role the session logged in as and switches to the
+ *	   calling role, so it reads the source with the caller's privileges.
+ *	4. wait => true: poll the job row every 250 ms, committing between polls
+ *	   so no snapshot is held for the hours a training may take; one NOTICE
+ *	   per epoch; the worker's error is re-raised with its SQLSTATE, detail
+ *	   and hint.  A cancel of the waiting CALL (Ctrl-C, statement_timeout)
+ *	   cancels the job too.
+ */
+#include "postgres.h"
+
+#include <math.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include "access/htup_details.h"
+#include "access/xact.h"
+#include "access/xlog.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "nodes/parsenodes.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "storage/latch.h"
+#include "storage/lmgr.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+
+#include "catalog.h"
+#include "cnnrec.h"
+#include "jobs.h"
+#include "models.h"
+#include "options.h"
+
+CNNREC_FUNCTION(cnnrec_train);
+CNNREC_FUNCTION(cnnrec_cancel);
+
+#define POLL_MS 250
+
+/* The model row the launcher needs. */
+typedef struct ModelRow
+{
+	int64		model_id;
+	Oid			owner;
+	Jsonb	   *options;
+} ModelRow;
+
+/* The job row as polled. */
+typedef struct JobRow
+{
+	char	   *status;
+	char	   *phase;
+	int			epoch;			/* -1 if NULL */
+	int			epochs;
+	double		loss;
+	double		valid_hr;		/* NaN if not evaluated */
+	double		valid_ndcg;
+	double		inst_per_sec;
+	char	   *eta;
+	char	   *error;
+	char	   *sqlstate;
+	char	   *detail;
+	char	   *hint;
+	int			version;
+	bool		active;			/* the new version is the active one */
+} JobRow;
+
+/* Read the model row of name (owner, options), or error. */
+static ModelRow
+read_model(const char *name)
+{
+	ModelRow	row;
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		values[1];
+	bool		isnull;
+	MemoryContext callercxt = CurrentMemoryContext;
+
+	values[0] = CStringGetTextDatum(name);
+	SPI_connect();
+	if (SPI_execute_with_args("SELECT model_id, owner::pg_catalog.oid, options FROM cnnrec.models "
+							  "WHERE name OPERATOR(pg_catalog.=) $1",
+							  1, argtypes, values, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read cnnrec.models");
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("model \"%s\" does not exist", name),
+				 errhint("Define it first with cnnrec.create_model().")));
+	row.model_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	row.owner = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+	/* copy out of SPI's memory, which SPI_finish releases */
+	callercxt = MemoryContextSwitchTo(callercxt);
+	row.options = DatumGetJsonbPCopy(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
+	MemoryContextSwitchTo(callercxt);
+	SPI_finish();
+	return row;
+}
+
+/* Refuse if another job of the model is queued or running. */
+static void
+check_not_training(const char *name, int64 model_id)
+{
+	LOCKTAG		tag;
+	Oid			argtypes[1] = {INT8OID};
+	Datum		values[1];
+	int64		other = 0;
+
+	/* serialise concurrent submissions for this model until commit */
+	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, (uint32) ((uint64) model_id >> 32),
+						 (uint32) model_id, 0xC4ED);
+	(void) LockAcquire(&tag, ExclusiveLock, false, false);
+	CnnrecJobsReconcile(model_id);
+	values[0] = Int64GetDatum(model_id);
+	if (CnnrecCatalogExec("SELECT job_id FROM cnnrec.jobs WHERE model_id OPERATOR(pg_catalog.=) $1 "
+						  "AND status OPERATOR(pg_catalog.=) ANY (ARRAY['queued', 'running']) "
+						  "ORDER BY job_id LIMIT 1",
+						  false, 1, argtypes, values, NULL, &other) > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_IN_USE),
+				 errmsg("model \"%s\" is already being trained by job %lld", name, (long long) other),
+				 errhint("Wait for that job to end, or stop it with cnnrec.cancel(%lld).", (long long) other)));
+}
+
+/* Check the caller may train the model: owner (or member of it). */
+static void
+check_may_train(const char *name, const ModelRow *m)
+{
+	if (!has_privs_of_role(GetUserId(), m->owner))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to train model \"%s\"", name),
+				 errdetail("The model is owned by role \"%s\".", GetUserNameFromId(m->owner, false)),
+				 errhint("Ask its owner to grant you membership in that role.")));
+}
+
+/* Register the worker for job_id; returns its handle. */
+static BackgroundWorkerHandle *
+launch_worker(int64 job_id, int threads)
+{
+	BackgroundWorker w;
+	BackgroundWorkerHandle *handle;
+	CnnrecWorkerArgs args;
+
+	memset(&w, 0, sizeof(w));
+	w.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	w.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	w.bgw_restart_time = BGW_NEVER_RESTART;
+	strlcpy(w.bgw_library_name, CNNREC_TRAIN_LIBRARY, BGW_MAXLEN);
+	strlcpy(w.bgw_function_name, CNNREC_TRAIN_FUNCTION, BGW_MAXLEN);
+	snprintf(w.bgw_name, BGW_MAXLEN, "cnnrec training job %lld", (long long) job_id);
+	strlcpy(w.bgw_type, CNNREC_WORKER_TYPE, BGW_MAXLEN);
+	w.bgw_notify_pid = MyProcPid;
+
+	memset(&args, 0, sizeof(args));
+	args.database = MyDatabaseId;
+	args.auth_user = GetAuthenticatedUserId();
+	GetUserIdAndSecContext(&args.run_as, &args.sec_context);
+	args.job_id = job_id;
+	args.launcher_xid = GetTopTransactionIdIfAny();
+	args.threads = threads;
+	args.max_memory = (int64) cnnrec_max_train_memory * 1024;
+	StaticAssertStmt(sizeof(args) <= BGW_EXTRALEN, "worker arguments too large");
+	memcpy(w.bgw_extra, &args, sizeof(args));
+
+	if (!RegisterDynamicBackgroundWorker(&w, &handle))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
+				 errmsg("could not register background process"),
+				 errhint("You may need to increase max_worker_processes.")));
+	return handle;
+}
+
+/* A column as text, or NULL. */
+static char *
+get_text(HeapTuple tup, TupleDesc desc, int col)
+{
+	return SPI_getvalue(tup, desc, col);
+}
+
+/* Poll the job row. */
+static JobRow
+read_job(int64 job_id)
+{
+	JobRow		r;
+	Oid			argtypes[1] = {INT8OID};
+	Datum		values[1];
+	HeapTuple	tup;
+	TupleDesc	desc;
+	char	   *s;
+
+	memset(&r, 0, sizeof(r));
+	values[0] = Int64GetDatum(job_id);
+	if (SPI_execute_with_args("SELECT status, phase, epoch, epochs, loss, "
+							  "(metrics OPERATOR(pg_catalog.->) 'valid' OPERATOR(pg_catalog.->>) 'hr10')::float8, "
+							  "(metrics OPERATOR(pg_catalog.->) 'valid' OPERATOR(pg_catalog.->>) 'ndcg10')::float8, "
+							  "inst_per_sec, pg_catalog.date_trunc('second', eta)::text, error, "
+							  "error_detail OPERATOR(pg_catalog.->>) 'sqlstate', "
+							  "error_detail OPERATOR(pg_catalog.->>) 'detail', "
+							  "error_detail OPERATOR(pg_catalog.->>) 'hint', version, "
+							  "(SELECT v.active FROM cnnrec.model_versions v WHERE v.model_id OPERATOR(pg_catalog.=) j.model_id "
+							  "AND v.version OPERATOR(pg_catalog.=) j.version) "
+							  "FROM cnnrec.jobs j WHERE job_id OPERATOR(pg_catalog.=) $1",
+							  1, argtypes, values, NULL, true, 1) != SPI_OK_SELECT ||
+		SPI_processed != 1)
+		elog(ERROR, "training job %lld disappeared", (long long) job_id);
+	tup = SPI_tuptable->vals[0];
+	desc = SPI_tuptable->tupdesc;
+	r.status = get_text(tup, desc, 1);
+	r.phase = get_text(tup, desc, 2);
+	r.epoch = (s = get_text(tup, desc, 3)) ? atoi(s) : -1;
+	r.epochs = (s = get_text(tup, desc, 4)) ? atoi(s) : 0;
+	r.loss = (s = get_text(tup, desc, 5)) ? strtod(s, NULL) : NAN;
+	r.valid_hr = (s = get_text(tup, desc, 6)) ? strtod(s, NULL) : NAN;
+	r.valid_ndcg = (s = get_text(tup, desc, 7)) ? strtod(s, NULL) : NAN;
+	r.inst_per_sec = (s = get_text(tup, desc, 8)) ? strtod(s, NULL) : NAN;
+	r.eta = get_text(tup, desc, 9);
+	r.error = get_text(tup, desc, 10);
+	r.sqlstate = get_text(tup, desc, 11);
+	r.detail = get_text(tup, desc, 12);
+	r.hint = get_text(tup, desc, 13);
+	r.version = (s = get_text(tup, desc, 14)) ? atoi(s) : 0;
+	r.active = (s = get_text(tup, desc, 15)) && s[0] == 't';
+	return r;
+}
+
+/* One NOTICE for a finished epoch. */
+static void
+notice_epoch(int64 job_id, const JobRow *r)
+{
+	StringInfoData s;
+
+	initStringInfo(&s);
+	appendStringInfo(&s, "epoch %d/%d: loss %.4f", r->epoch, r->epochs, r->loss);
+	if (!isnan(r->valid_ndcg))
+		appendStringInfo(&s, ", valid HR@10 %.4f, NDCG@10 %.4f", r->valid_hr, r->valid_ndcg);
+	if (!isnan(r->inst_per_sec))
+		appendStringInfo(&s, ", %.0f inst/s", r->inst_per_sec);
+	if (r->eta)
+		appendStringInfo(&s, ", ETA %s", r->eta);
+	ereport(NOTICE, (errmsg("training job %lld: %s", (long long) job_id, s.data)));
+}
+
+/* Re-raise a failed or cancelled job's error in the caller. */
+static void
+raise_job_error(int64 job_id, const JobRow *r)
+{
+	int			code = ERRCODE_QUERY_CANCELED;
+
+	if (r->sqlstate && strlen(r->sqlstate) == 5)
+		code = MAKE_SQLSTATE(r->sqlstate[0], r->sqlstate[1], r->sqlstate[2],
+							 r->sqlstate[3], r->sqlstate[4]);
+	else if (strcmp(r->status, JOB_FAILED) == 0)
+		code = ERRCODE_INTERNAL_ERROR;
+	ereport(ERROR,
+			(errcode(code),
+			 errmsg_internal("%s", r->error ? r->error : "training job was cancelled"),
+			 r->detail ? errdetail_internal("%s", r->detail) : 0,
+			 r->hint ? errhint("%s", r->hint) : 0,
+			 errcontext("cnnrec training job %lld", (long long) job_id)));
+}
+
+/* Wait for the job to end, relaying progress; commits between polls. */
+static void
+wait_for_job(int64 job_id, BackgroundWorkerHandle *worker)
+{
+	BackgroundWorkerHandle *volatile handle = worker;
+	MemoryContext pollcxt = AllocSetContextCreate(CurrentMemoryContext,
+												  "cnnrec train poll",
+												  ALLOCSET_SMALL_SIZES);
+	MemoryContext oldcxt = CurrentMemoryContext;
+	int			last_epoch = -1;
+	char		last_phase[16] = "";
+	volatile pid_t worker_pid = 0;
+
+	PG_TRY();
+	{
+		for (;;)
+		{
+			JobRow		r;
+			pid_t		pid;
+			bool		gone = (handle != NULL &&
+								GetBackgroundWorkerPid(handle, &pid) == BGWH_STOPPED);
+
+			if (handle != NULL && !gone)
+				worker_pid = pid;
+			MemoryContextReset(pollcxt);
+			MemoryContextSwitchTo(pollcxt);
+			r = read_job(job_id);
+			MemoryContextSwitchTo(oldcxt);
+			if (r.epoch > last_epoch && r.epoch > 0 && !isnan(r.loss))
+			{
+				notice_epoch(job_id, &r);
+				last_epoch = r.epoch;
+			}
+			else if (r.phase && strcmp(r.phase, last_phase) != 0 &&
+					 strcmp(r.phase, "training") != 0)
+				ereport(NOTICE, (errmsg("training job %lld: %s", (long long) job_id, r.phase)));
+			strlcpy(last_phase, r.phase ? r.phase : "", sizeof(last_phase));
+			if (strcmp(r.status, JOB_SUCCEEDED) == 0)
+			{
+				ereport(NOTICE,
+						(errmsg("training job %lld succeeded: version %d %s",
+								(long long) job_id, r.version,
+								r.active ? "is now active" : "was stored but not deployed"),
+						 r.active ? 0 : errhint("The active version was kept (option \"deploy\", or its validation NDCG@10 is better); switch with cnnrec.deploy().")));
+				break;
+			}
+			if (strcmp(r.status, JOB_FAILED) == 0 || strcmp(r.status, JOB_CANCELLED) == 0)
+				raise_job_error(job_id, &r);
+			if (gone)
+			{
+				/* the worker exited; if it left no final status, record one */
+				CnnrecJobsReconcile(0);
+				handle = NULL;
+				worker_pid = 0;
+				continue;
+			}
+			SPI_commit();
+			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+							 POLL_MS, PG_WAIT_EXTENSION);
+			ResetLatch(MyLatch);
+			CHECK_FOR_INTERRUPTS();
+		}
+	}
+	PG_CATCH();
+	{
+		/* the CALL was cancelled or failed: cancel the job as well */
+		if (worker_pid > 0)
+			kill(worker_pid, SIGINT);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	MemoryContextDelete(pollcxt);
+}
+
+/* Number of training threads: cnnrec.train_threads, else online CPUs. */
+static int
+resolve_threads(const CnnrecOptions *opts)
+{
+	long		ncpu;
+
+	if (opts->set.threads > 0)
+		return opts->set.threads;
+	if (cnnrec_train_threads > 0)
+		return cnnrec_train_threads;
+	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	return ncpu < 1 ? 1 : (ncpu > 8 ? 8 : (int) ncpu);
+}
+
+/* Build the procedure's result row (the INOUT job_id). */
+static Datum
+result_row(FunctionCallInfo fcinfo, int64 job_id)
+{
+	TupleDesc	desc;
+	Datum		values[1];
+	bool		nulls[1] = {false};
+
+	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "cnnrec.train must return a row");
+	desc = BlessTupleDesc(desc);
+	values[0] = Int64GetDatum(job_id);
+	return HeapTupleGetDatum(heap_form_tuple(desc, values, nulls));
+}
+
+/*
+ * CALL cnnrec.train(name, options, wait, INOUT job_id): see the file comment.
+ */
+Datum
+cnnrec_train(PG_FUNCTION_ARGS)
+{
+	bool		atomic = true;
+	char	   *name;
+	Jsonb	   *options;
+	bool		wait;
+	ModelRow	model;
+	CnnrecOptions opts;
+	int64		job_id;
+	BackgroundWorkerHandle *handle;
+	pid_t		pid;
+
+	if (fcinfo->context && IsA(fcinfo->context, CallContext))
+		atomic = castNode(CallContext, fcinfo->context)->atomic;
+	if (RecoveryInProgress())
+		ereport(ERROR,
+				(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
+				 errmsg("cannot train a model during recovery"),
+				 errhint("Train on the primary; standbys serve the trained models it replicates.")));
+	CnnrecRequireArg(fcinfo, 0, "name");
+	CnnrecRequireArg(fcinfo, 1, "options");
+	CnnrecRequireArg(fcinfo, 2, "wait");
+	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	options = PG_GETARG_JSONB_P_COPY(1);
+	wait = PG_GETARG_BOOL(2);
+	if (atomic && wait)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_TRANSACTION_STATE),
+				 errmsg("cnnrec.train() with wait => true cannot run inside a transaction block"),
+				 errhint("Use CALL outside BEGIN ... COMMIT, or pass wait => false and watch cnnrec.jobs.")));
+
+	model = read_model(name);
+	check_may_train(name, &model);
+	CnnrecCheckSourceAccess(model.model_id);
+	CnnrecResolveOptions(&opts, model.options, options);
+	check_not_training(name, model.model_id);
+	job_id = CnnrecJobInsert(model.model_id, name, options);
+
+	if (!atomic)
+	{
+		SPI_connect_ext(SPI_OPT_NONATOMIC);
+		SPI_commit();
+	}
+	handle = launch_worker(job_id, resolve_threads(&opts));
+	if (WaitForBackgroundWorkerStartup(handle, &pid) == BGWH_POSTMASTER_DIED)
+		ereport(ERROR,
+				(errcode(ERRCODE_ADMIN_SHUTDOWN),
+				 errmsg("postmaster exited while starting the training worker")));
+	if (wait)
+	{
+		wait_for_job(job_id, handle);
+		SPI_finish();
+	}
+	else if (!atomic)
+		SPI_finish();
+	PG_RETURN_DATUM(result_row(fcinfo, job_id));
+}
+
+/*
+ * cnnrec.cancel(job_id) returns true if the job was queued or running and
+ * is now being cancelled.  Allowed to the role that submitted the job and
+ * the model's owner (and members of those roles).
+ */
+Datum
+cnnrec_cancel(PG_FUNCTION_ARGS)
+{
+	int64		job_id;
+	Oid			argtypes[1] = {INT8OID};
+	Datum		values[1];
+	int64		run_as = 0,
+				owner = 0,
+				done;
+
+	CnnrecRequireArg(fcinfo, 0, "job_id");
+	job_id = PG_GETARG_INT64(0);
+	values[0] = Int64GetDatum(job_id);
+	if (CnnrecCatalogExec("SELECT j.run_as::pg_catalog.oid::pg_catalog.int8 FROM cnnrec.jobs j "
+						  "WHERE j.job_id OPERATOR(pg_catalog.=) $1",
+						  false, 1, argtypes, values, NULL, &run_as) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("training job %lld does not exist", (long long) job_id)));
+	(void) CnnrecCatalogExec("SELECT m.owner::pg_catalog.oid::pg_catalog.int8 FROM cnnrec.jobs j "
+							 "JOIN cnnrec.models m USING (model_id) WHERE j.job_id OPERATOR(pg_catalog.=) $1",
+							 false, 1, argtypes, values, NULL, &owner);
+	if (!has_privs_of_role(GetUserId(), (Oid) run_as) &&
+		!(owner != 0 && has_privs_of_role(GetUserId(), (Oid) owner)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to cancel training job %lld", (long long) job_id),
+				 errhint("Only the role that started the job and the model's owner may cancel it.")));
+	CnnrecJobsReconcile(0);
+	done = CnnrecCatalogExec("UPDATE cnnrec.jobs SET cancel_requested = true, updated_at = pg_catalog.now() "
+							 "WHERE job_id OPERATOR(pg_catalog.=) $1 "
+							 "AND status OPERATOR(pg_catalog.=) ANY (ARRAY['queued', 'running'])",
+							 true, 1, argtypes, values, NULL, NULL);
+	PG_RETURN_BOOL(done > 0);
+}

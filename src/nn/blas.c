@@ -1,0 +1,445 @@
+/*
+ * blas.c
+ *		Row-major SGEMM / SGEMV through cblas (CNNREC_OPENBLAS) or plain loops.
+ *
+ * See blas.h.  The loops use 8 independent partial sums with a fixed
+ * reduction order (deterministic), written with 4-float vector types so
+ * that gcc -O2 keeps them in SIMD registers without -O3 or intrinsics.
+ */
+#include <string.h>
+
+#include "blas.h"
+
+#ifdef CNNREC_OPENBLAS
+#include <cblas.h>
+#endif
+
+#define LANES 8
+
+/*
+ * 4-float vectors (GCC/clang vector extensions: SSE on x86-64, NEON on
+ * arm64, scalar code elsewhere).  Every kernel keeps the "8 lanes" order of
+ * the plain definitions: lanes 0-3 in one accumulator, 4-7 in another,
+ * reduced as ((l0+l4) + (l1+l5)) + ((l2+l6) + (l3+l7)), then the scalar
+ * tail.  Written this way because gcc -O2 vectorised the plain 8-lane
+ * loops but kept the accumulators in memory.
+ */
+typedef float v4sf __attribute__((vector_size(16)));
+typedef float v4sf_u __attribute__((vector_size(16), aligned(4), may_alias));
+
+static inline v4sf
+ld4(const float *p)
+{
+	return *(const v4sf_u *) p;
+}
+
+static inline void
+st4(float *p, v4sf v)
+{
+	*(v4sf_u *) p = v;
+}
+
+static inline v4sf
+splat4(float a)
+{
+	v4sf		v = {a, a, a, a};
+
+	return v;
+}
+
+/* Sum of the 8 lanes held in two accumulators, fixed order. */
+static inline float
+lane_sum2(v4sf lo, v4sf hi)
+{
+	v4sf		t = lo + hi;
+
+	return (t[0] + t[1]) + (t[2] + t[3]);
+}
+
+/* x . y with 8 partial sums. */
+float
+nn_sdot(int n, const float *restrict x, const float *restrict y)
+{
+	v4sf		a0 = splat4(0.0f);
+	v4sf		a1 = splat4(0.0f);
+	float		s;
+	int			i = 0;
+
+	for (; i + LANES <= n; i += LANES)
+	{
+		a0 += ld4(x + i) * ld4(y + i);
+		a1 += ld4(x + i + 4) * ld4(y + i + 4);
+	}
+	s = lane_sum2(a0, a1);
+	for (; i < n; i++)
+		s += x[i] * y[i];
+	return s;
+}
+
+/* y += a * x. */
+void
+nn_saxpy(int n, float a, const float *restrict x, float *restrict y)
+{
+	v4sf		va = splat4(a);
+	int			i = 0;
+
+	for (; i + LANES <= n; i += LANES)
+	{
+		st4(y + i, ld4(y + i) + va * ld4(x + i));
+		st4(y + i + 4, ld4(y + i + 4) + va * ld4(x + i + 4));
+	}
+	for (; i < n; i++)
+		y[i] += a * x[i];
+}
+
+/* z += a * x + b * y. */
+void
+nn_saxpy2(int n, float a, const float *restrict x, float b, const float *restrict y,
+		  float *restrict z)
+{
+	v4sf		va = splat4(a);
+	v4sf		vb = splat4(b);
+	int			i = 0;
+
+	for (; i + 4 <= n; i += 4)
+		st4(z + i, ld4(z + i) + (va * ld4(x + i) + vb * ld4(y + i)));
+	for (; i < n; i++)
+		z[i] += a * x[i] + b * y[i];
+}
+
+/* out = x + y (+ z). */
+void
+nn_vadd3(int n, const float *restrict x, const float *restrict y,
+		 const float *restrict z, float *restrict out)
+{
+	int			i = 0;
+
+	if (z == NULL)
+	{
+		for (; i + 4 <= n; i += 4)
+			st4(out + i, ld4(x + i) + ld4(y + i));
+		for (; i < n; i++)
+			out[i] = x[i] + y[i];
+		return;
+	}
+	for (; i + 4 <= n; i += 4)
+		st4(out + i, (ld4(x + i) + ld4(y + i)) + ld4(z + i));
+	for (; i < n; i++)
+		out[i] = (x[i] + y[i]) + z[i];
+}
+
+/* y1 += x; y2 += x. */
+void
+nn_vacc2(int n, const float *restrict x, float *restrict y1, float *restrict y2)
+{
+	int			i = 0;
+
+	for (; i + 4 <= n; i += 4)
+	{
+		v4sf		v = ld4(x + i);
+
+		st4(y1 + i, ld4(y1 + i) + v);
+		st4(y2 + i, ld4(y2 + i) + v);
+	}
+	for (; i < n; i++)
+	{
+		y1[i] += x[i];
+		y2[i] += x[i];
+	}
+}
+
+/* z = x * y elementwise. */
+void
+nn_vmul(size_t n, const float *restrict x, const float *restrict y, float *restrict z)
+{
+	size_t		i = 0;
+
+	for (; i + 4 <= n; i += 4)
+		st4(z + i, ld4(x + i) * ld4(y + i));
+	for (; i < n; i++)
+		z[i] = x[i] * y[i];
+}
+
+/* Four dot products sharing the vector b: out[r] = a_r . b (each with the
+ * same lanes and order as nn_sdot). */
+static void
+dot4(int n, const float *restrict a0, const float *restrict a1,
+	 const float *restrict a2, const float *restrict a3,
+	 const float *restrict b, float *out)
+{
+	v4sf		c0l = splat4(0.0f),
+				c0h = splat4(0.0f),
+				c1l = splat4(0.0f),
+				c1h = splat4(0.0f),
+				c2l = splat4(0.0f),
+				c2h = splat4(0.0f),
+				c3l = splat4(0.0f),
+				c3h = splat4(0.0f);
+	int			i = 0;
+
+	for (; i + LANES <= n; i += LANES)
+	{
+		v4sf		bl = ld4(b + i);
+		v4sf		bh = ld4(b + i + 4);
+
+		c0l += ld4(a0 + i) * bl;
+		c0h += ld4(a0 + i + 4) * bh;
+		c1l += ld4(a1 + i) * bl;
+		c1h += ld4(a1 + i + 4) * bh;
+		c2l += ld4(a2 + i) * bl;
+		c2h += ld4(a2 + i + 4) * bh;
+		c3l += ld4(a3 + i) * bl;
+		c3h += ld4(a3 + i + 4) * bh;
+	}
+	out[0] = lane_sum2(c0l, c0h);
+	out[1] = lane_sum2(c1l, c1h);
+	out[2] = lane_sum2(c2l, c2h);
+	out[3] = lane_sum2(c3l, c3h);
+	for (; i < n; i++)
+	{
+		out[0] += a0[i] * b[i];
+		out[1] += a1[i] * b[i];
+		out[2] += a2[i] * b[i];
+		out[3] += a3[i] * b[i];
+	}
+}
+
+/* C = beta * C over an M x N block (beta = 0 clears, as BLAS does). */
+static void
+scale_block(int M, int N, float beta, float *C, int ldc)
+{
+	int			i;
+	int			j;
+
+	if (beta == 1.0f)
+		return;
+	for (i = 0; i < M; i++)
+	{
+		float	   *c = C + (size_t) i * ldc;
+
+		if (beta == 0.0f)
+			memset(c, 0, sizeof(float) * (size_t) N);
+		else
+			for (j = 0; j < N; j++)
+				c[j] *= beta;
+	}
+}
+
+/* C += alpha * A * B^T: dot products of rows, four rows of A at a time. */
+static void
+gemm_nt(int M, int N, int K, float alpha, const float *A, int lda,
+		const float *B, int ldb, float *C, int ldc)
+{
+	int			i = 0;
+	int			j;
+	float		d[4];
+
+	for (; i + 4 <= M; i += 4)
+	{
+		const float *a0 = A + (size_t) i * lda;
+
+		for (j = 0; j < N; j++)
+		{
+			dot4(K, a0, a0 + lda, a0 + 2 * (size_t) lda, a0 + 3 * (size_t) lda,
+				 B + (size_t) j * ldb, d);
+			C[(size_t) i * ldc + j] += alpha * d[0];
+			C[(size_t) (i + 1) * ldc + j] += alpha * d[1];
+			C[(size_t) (i + 2) * ldc + j] += alpha * d[2];
+			C[(size_t) (i + 3) * ldc + j] += alpha * d[3];
+		}
+	}
+	for (; i < M; i++)
+		for (j = 0; j < N; j++)
+			C[(size_t) i * ldc + j] += alpha * nn_sdot(K, A + (size_t) i * lda,
+													   B + (size_t) j * ldb);
+}
+
+/* Plain-loop SGEMM, row-major. */
+void
+nn_sgemm_loops(int transA, int transB, int M, int N, int K,
+			   float alpha, const float *A, int lda,
+			   const float *B, int ldb,
+			   float beta, float *C, int ldc)
+{
+	int			i;
+	int			j;
+	int			k;
+
+	if (M <= 0 || N <= 0)
+		return;
+	scale_block(M, N, beta, C, ldc);
+	if (K <= 0 || alpha == 0.0f)
+		return;
+	if (!transA && transB)
+		gemm_nt(M, N, K, alpha, A, lda, B, ldb, C, ldc);
+	else if (!transA && !transB)
+	{
+		/* row i of C += sum_k A[i][k] * row k of B */
+		for (i = 0; i < M; i++)
+			for (k = 0; k < K; k++)
+				nn_saxpy(N, alpha * A[(size_t) i * lda + k], B + (size_t) k * ldb,
+						 C + (size_t) i * ldc);
+	}
+	else if (transA && !transB)
+	{
+		/* row i of C += sum_k A[k][i] * row k of B */
+		for (i = 0; i < M; i++)
+			for (k = 0; k < K; k++)
+				nn_saxpy(N, alpha * A[(size_t) k * lda + i], B + (size_t) k * ldb,
+						 C + (size_t) i * ldc);
+	}
+	else
+	{
+		/* both transposed: rare, strided */
+		for (i = 0; i < M; i++)
+			for (j = 0; j < N; j++)
+			{
+				float		s = 0.0f;
+
+				for (k = 0; k < K; k++)
+					s += A[(size_t) k * lda + i] * B[(size_t) j * ldb + k];
+				C[(size_t) i * ldc + j] += alpha * s;
+			}
+	}
+}
+
+/* Plain-loop SGEMV, row-major A (M x N). */
+void
+nn_sgemv_loops(int transA, int M, int N, float alpha,
+			   const float *A, int lda, const float *x,
+			   float beta, float *y)
+{
+	int			i;
+
+	if (M <= 0 || N <= 0)
+		return;
+	if (!transA)
+	{
+		/* four rows at a time share the loads of x (same sums as nn_sdot) */
+		float		d[4];
+		int			r;
+
+		for (i = 0; i + 4 <= M; i += 4)
+		{
+			const float *a0 = A + (size_t) i * lda;
+
+			dot4(N, a0, a0 + lda, a0 + 2 * (size_t) lda, a0 + 3 * (size_t) lda, x, d);
+			for (r = 0; r < 4; r++)
+				y[i + r] = (beta == 0.0f) ? alpha * d[r] : alpha * d[r] + beta * y[i + r];
+		}
+		for (; i < M; i++)
+		{
+			float		s = alpha * nn_sdot(N, A + (size_t) i * lda, x);
+
+			y[i] = (beta == 0.0f) ? s : s + beta * y[i];
+		}
+		return;
+	}
+	scale_block(1, N, beta, y, N);
+	for (i = 0; i < M; i++)
+		nn_saxpy(N, alpha * x[i], A + (size_t) i * lda, y);
+}
+
+#ifdef CNNREC_OPENBLAS
+
+/* SGEMM through cblas; degenerate shapes never reach the library. */
+void
+nn_sgemm(int transA, int transB, int M, int N, int K,
+		 float alpha, const float *A, int lda,
+		 const float *B, int ldb,
+		 float beta, float *C, int ldc)
+{
+	if (M <= 0 || N <= 0)
+		return;
+	if (K <= 0)
+	{
+		scale_block(M, N, beta, C, ldc);
+		return;
+	}
+	cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans,
+				transB ? CblasTrans : CblasNoTrans, M, N, K, alpha,
+				A, lda, B, ldb, beta, C, ldc);
+}
+
+/* SGEMV through cblas. */
+void
+nn_sgemv(int transA, int M, int N, float alpha,
+		 const float *A, int lda, const float *x,
+		 float beta, float *y)
+{
+	if (M <= 0 || N <= 0)
+		return;
+	cblas_sgemv(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, M, N,
+				alpha, A, lda, x, 1, beta, y, 1);
+}
+
+int
+nn_blas_available(void)
+{
+	return 1;
+}
+
+const char *
+nn_blas_core_name(void)
+{
+	const char *name = openblas_get_corename();
+
+	return name != NULL ? name : "unknown";
+}
+
+void
+nn_blas_set_threads(int n)
+{
+	openblas_set_num_threads(n < 1 ? 1 : n);
+}
+
+int
+nn_blas_get_threads(void)
+{
+	return openblas_get_num_threads();
+}
+
+#else							/* !CNNREC_OPENBLAS */
+
+void
+nn_sgemm(int transA, int transB, int M, int N, int K,
+		 float alpha, const float *A, int lda,
+		 const float *B, int ldb,
+		 float beta, float *C, int ldc)
+{
+	nn_sgemm_loops(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+void
+nn_sgemv(int transA, int M, int N, float alpha,
+		 const float *A, int lda, const float *x,
+		 float beta, float *y)
+{
+	nn_sgemv_loops(transA, M, N, alpha, A, lda, x, beta, y);
+}
+
+int
+nn_blas_available(void)
+{
+	return 0;
+}
+
+const char *
+nn_blas_core_name(void)
+{
+	return "loops";
+}
+
+void
+nn_blas_set_threads(int n)
+{
+	(void) n;
+}
+
+int
+nn_blas_get_threads(void)
+{
+	return 1;
+}
+
+#endif							/* CNNREC_OPENBLAS */

@@ -1,0 +1,354 @@
+/*
+ * model.h
+ *		TACaser v1 math core: configuration, parameters, training step,
+ *		optimiser and inference (model-spec.md §5).  Pure C, no PostgreSQL.
+ *
+ * Map of the implementation (spec section -> file):
+ *   §5.1/§5.2/§5.10 NnConfig, presets, validation ....... config.c
+ *   §5.3.2 time buckets (63 - clz64), time features .... config.c
+ *   §5.4 parameter arena, tensor table, init ............ model.c
+ *   §5.5 forward F1-F9, §5.7 backward B2-B10 ............ layers.c
+ *   §5.6 losses + F10/B1 (output layer) ................. loss.c
+ *   §5.8 Adam / lazy Adam, clipping, L2 (B11) ........... adam.c
+ *   batch preparation, row slots, threads, step ......... train.c
+ *   §5.13 inference: user vectors, scoring .............. model.c
+ *   thread pool (own pthreads, pg-engineering.md §6) .... pool.c
+ *
+ * Conventions: all ids are 0-based int32; item 0 / user 0 / event 0 /
+ * bucket 0 are PAD / UNKNOWN.  Arrays are row-major float32.  Functions
+ * return NN_OK (0) or a negative NN_ERR_* code and never print or exit.
+ * There is no global mutable state: everything lives in NnModel, NnWork
+ * and NnInfer objects, so one process may hold several models.
+ */
+#ifndef CNNREC_NN_MODEL_H
+#define CNNREC_NN_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- status codes -------------------------------------------------- */
+#define NN_OK				0
+#define NN_ERR_CONFIG		(-1)	/* invalid configuration */
+#define NN_ERR_NOMEM		(-2)	/* allocation failed */
+#define NN_ERR_BATCH		(-3)	/* malformed batch (id out of range, ...) */
+#define NN_ERR_NONFINITE	(-4)	/* NaN/Inf loss or gradient: step skipped */
+#define NN_ERR_STATE		(-5)	/* wrong object state (no Adam state, ...) */
+#define NN_ERR_THREAD		(-6)	/* could not start worker threads */
+
+/* Static English text for a status code. */
+extern const char *nn_strerror(int code);
+
+/* ---- limits -------------------------------------------------------- */
+#define NN_MAX_L			16		/* conv window (heights 1..L) */
+#define NN_MAX_EVENT_TYPES	64		/* size of the target-weight table */
+#define NN_MAX_TENSORS		(4 + 2 * NN_MAX_L + 9)
+#define NN_TIME_UNIT_SECONDS	60	/* bucket base unit (§5.3.2) */
+#define NN_DECAY_UNIT_SECONDS	3600	/* decay time term unit (§5.5 F5) */
+
+/* ---- configuration (§5.1, §5.2, §5.10) ----------------------------- */
+typedef enum NnAct
+{
+	NN_ACT_IDENTITY = 0,
+	NN_ACT_RELU = 1,
+	NN_ACT_SIGMOID = 2,
+	NN_ACT_TANH = 3
+} NnAct;
+
+typedef enum NnTimeMode
+{
+	NN_TIME_NONE = 0,			/* no time term in the attention score */
+	NN_TIME_BUCKET = 1,			/* + beta[g] */
+	NN_TIME_DECAY = 2			/* - softplus(theta) * ln(1 + dt/3600) */
+} NnTimeMode;
+
+typedef enum NnTrefMode
+{
+	NN_TREF_LAST = 0,			/* tau_ref = most recent input event */
+	NN_TREF_NOW = 1				/* tau_ref = request time / first target */
+} NnTrefMode;
+
+typedef enum NnLoss
+{
+	NN_LOSS_BCE = 0,			/* K negatives per instance, shared by targets */
+	NN_LOSS_BCE_PER_TARGET = 1, /* K negatives per target */
+	NN_LOSS_BPR = 2,			/* pairs (positive, each of the row's K) */
+	NN_LOSS_SOFTMAX_SAMPLED = 3,	/* K negatives shared by the batch */
+	NN_LOSS_SOFTMAX_FULL = 4,	/* all items */
+	NN_LOSS_SOFTMAX_AUTO = 5	/* full if N-1 <= softmax_full_max, else sampled;
+								 * resolved by nn_config_set_data() */
+} NnLoss;
+
+typedef enum NnInstances
+{
+	NN_INST_CASER = 0,			/* sliding windows of §1.6 */
+	NN_INST_PREFIXES = 1		/* all prefixes of §5.3.3 */
+} NnInstances;
+
+typedef struct NnConfig
+{
+	/* data sizes (set by nn_config_set_data) */
+	int32_t		N;				/* items incl. PAD 0 */
+	int32_t		U;				/* users incl. UNKNOWN 0 */
+	int32_t		n_E;			/* event types incl. PAD 0 */
+	int32_t		n_G;			/* time buckets incl. PAD 0 */
+
+	/* architecture */
+	int			d;				/* embedding size */
+	int			L;				/* conv window, heights 1..L */
+	int			M;				/* history / attention window, M >= L */
+	int			T;				/* targets per instance */
+	int			nh;				/* horizontal filters per height */
+	int			nv;				/* vertical filters */
+	NnAct		act_conv;		/* phi_c */
+	NnAct		act_fc;			/* phi_a */
+	int			use_vertical;
+	int			use_horizontal;
+	int			use_attention;
+	int			use_event_emb;	/* A table */
+	int			use_time_emb;	/* G table */
+	NnTimeMode	time_mode;		/* attention time term (needs use_attention) */
+	NnTrefMode	tref_mode;		/* used by nn_time_features() */
+	int			conv_mask_windows;	/* 1: max-pool over non-padded windows only */
+
+	/* regularisation */
+	float		dropout;		/* p on the fused features (F7) */
+	float		user_dropout;	/* rho: P(user id -> 0) in training */
+	float		l2;				/* lambda, coupled L2 on weights */
+	int			decoupled_wd;	/* 1: AdamW-style decay instead of coupled L2 */
+
+	/* loss and sampling */
+	NnLoss		loss;
+	int			negatives;		/* K (see NnBatch for the layout) */
+	int			softmax_full_max;	/* AUTO: full softmax up to this many items */
+	int			use_target_weights; /* weight targets by their event type */
+	float		target_weights[NN_MAX_EVENT_TYPES]; /* indexed by event id */
+
+	/* optimiser */
+	int			batch;			/* B */
+	float		lr;
+	float		beta1;
+	float		beta2;
+	float		eps;
+	float		clip_norm;		/* 0 = off; else global grad-norm clip */
+	uint64_t	seed;
+
+	/* schedule / instance generation (used by the trainer, not here) */
+	NnInstances instances;
+	int			max_instances_per_user; /* 0 = no cap (the most recent C) */
+	int			epochs;
+	int			eval_every;		/* epochs between validation runs */
+	int			patience;		/* evaluations without improvement; 0 = off */
+} NnConfig;
+
+/* Fill cfg with the "caser" or "tacaser" preset (§5.1, §5.10).
+ * Data sizes are left 0.  Returns NN_OK or NN_ERR_CONFIG (unknown name). */
+extern int	nn_config_preset(NnConfig *cfg, const char *name);
+
+/* Set the data sizes; resolves NN_LOSS_SOFTMAX_AUTO from N. */
+extern void nn_config_set_data(NnConfig *cfg, int32_t N, int32_t U, int32_t n_E);
+
+/* Check every field; on error writes a message (if msg) and returns
+ * NN_ERR_CONFIG. */
+extern int	nn_config_validate(const NnConfig *cfg, char *msg, size_t msglen);
+
+/* Name <-> enum helpers ("relu", "bucket", "bce_per_target", ...);
+ * parse functions return -1 for an unknown name. */
+extern const char *nn_act_name(NnAct a);
+extern int	nn_act_parse(const char *s);
+extern const char *nn_loss_name(NnLoss l);
+extern int	nn_loss_parse(const char *s);
+extern const char *nn_time_mode_name(NnTimeMode t);
+extern int	nn_time_mode_parse(const char *s);
+
+/* Negatives per batch row the loss expects in NnBatch.neg
+ * (K for bce/bpr, T*K for bce_per_target, 0 otherwise). */
+extern int	nn_config_neg_per_row(const NnConfig *cfg);
+
+/* Shared negatives per batch the loss expects (K for sampled softmax). */
+extern int	nn_config_neg_shared(const NnConfig *cfg);
+
+/* ---- time features (§5.3.2) ---------------------------------------- */
+
+/* Bucket id g = 1 + min(n_G-2, floor(log2(1 + floor(delta/60)))) for a
+ * valid event (delta < 0 counts as 0); integer arithmetic only. */
+extern int32_t nn_time_bucket(int64_t delta_seconds, int32_t n_G);
+
+/* For one left-padded history (items[M], ts[M], 0 = PAD): fill g[M]
+ * (bucket ids, 0 for padding; may be NULL) and dt[M] (seconds since the
+ * reference time as float, 0 for padding; may be NULL).  The reference is
+ * the newest valid ts for tref_mode LAST, else tref_now. */
+extern void nn_time_features(const NnConfig *cfg, int M, const int32_t *items,
+							 const int64_t *ts, int64_t tref_now,
+							 int32_t *g, float *dt);
+
+/* ---- parameters (§5.4) --------------------------------------------- */
+typedef struct NnTensor
+{
+	char		name[8];		/* "Q","A","G","P","F1".."FL","c1".."cL",
+								 * "Wv","cv","WK","beta","theta","W1","b1",
+								 * "W2","b2" */
+	int64_t		rows;			/* 0 when the component is switched off */
+	int64_t		cols;
+	size_t		offset;			/* first float in NnModel.params */
+	int			sparse;			/* row-sparse gradient, lazy Adam */
+	int			l2;				/* weight (L2 applies) vs bias */
+	int			pad_row0;		/* row 0 is PAD: stays 0, never updated */
+	size_t		goff;			/* offset in the dense gradient arena, or
+								 * NN_NO_OFFSET for sparse tensors */
+} NnTensor;
+
+#define NN_NO_OFFSET ((size_t) -1)
+
+/* Tensor indices of the fixed part of the table (F_h and c_h follow). */
+enum
+{
+	NN_T_Q = 0, NN_T_A, NN_T_G, NN_T_P, NN_T_F1	/* F_h = NN_T_F1 + h-1 */
+};
+
+typedef struct NnModel
+{
+	NnConfig	cfg;			/* validated, loss resolved */
+	int			Dv, Dh, Da, Dc; /* feature sizes (§5.2) */
+	int			n_tensors;
+	NnTensor	tensors[NN_MAX_TENSORS];	/* §5.4 order */
+	size_t		n_params;		/* floats in params */
+	size_t		n_dense;		/* floats of dense-gradient tensors */
+	float	   *params;			/* one contiguous arena, §5.4 order */
+	int			owns_params;
+
+	/* Adam state (nn_model_alloc_adam): m and v share the params layout */
+	float	   *adam_m;
+	float	   *adam_v;
+	int64_t		adam_t;			/* completed steps */
+
+	/* direct pointers into params (NULL for empty tensors) */
+	float	   *Q, *A, *G, *P, *Wv, *cv, *WK, *beta, *theta, *W1, *b1, *W2, *b2;
+	float	   *F[NN_MAX_L];	/* F[h-1]: nh x (h*d) */
+	float	   *ch[NN_MAX_L];	/* ch[h-1]: nh */
+	int			t_F1, t_c1, t_Wv, t_cv, t_WK, t_beta, t_theta, t_W1, t_b1,
+				t_W2, t_b2;		/* table indices */
+} NnModel;
+
+/* Number of parameter floats for a configuration (for external arenas). */
+extern size_t nn_model_param_count(const NnConfig *cfg);
+
+/*
+ * Set up a model for cfg (validated; the loss must be resolved).  With
+ * params == NULL the arena is allocated (zeroed) and owned; otherwise the
+ * caller's nn_model_param_count(cfg) floats are used as they are (e.g. a
+ * loaded blob) and not freed.  Call nn_model_init_weights() for §5.4 init.
+ */
+extern int	nn_model_init(NnModel *m, const NnConfig *cfg, float *params,
+						  char *msg, size_t msglen);
+
+/* Initialise every tensor per §5.4 from cfg.seed (deterministic). */
+extern void nn_model_init_weights(NnModel *m);
+
+/* Allocate zeroed Adam state (m, v; t = 0).  Idempotent. */
+extern int	nn_model_alloc_adam(NnModel *m);
+
+/* Free owned memory (arena if owned, Adam state); m can be re-initialised. */
+extern void nn_model_free(NnModel *m);
+
+/* Tensor by name, or NULL. */
+extern const NnTensor *nn_model_tensor(const NnModel *m, const char *name);
+
+/* ---- mini-batch (§5.3.2) ------------------------------------------- */
+
+/*
+ * A mini-batch of B instances (also used, with B >= 1 and no targets, as
+ * the input of inference).  Histories are left-padded to M (position M-1
+ * is the most recent); PAD holes inside a history are ignored (the valid
+ * events are packed to the right first).
+ *
+ * Negatives, by loss:
+ *   bce, bpr:        neg[B*K], row b's K negatives (shared by its targets)
+ *   bce_per_target:  neg[B*T*K], target t of row b owns neg[(b*T+t)*K ..]
+ *   softmax_sampled: shared_neg[K], one list for the whole batch
+ *   softmax_full:    none
+ * A negative id 0 means "no sample" and is skipped.  logq (optional,
+ * sampled softmax): ln pi(i) of the proposal for every item (N floats);
+ * NULL = uniform (no correction).
+ */
+typedef struct NnBatch
+{
+	int			B;
+	const int32_t *user;		/* [B] user ids (0 = unknown) */
+	const int32_t *items;		/* [B*M] item ids, 0 = PAD */
+	const int32_t *events;		/* [B*M] event ids (needed if use_event_emb) */
+	const int32_t *tbucket;		/* [B*M] bucket ids (needed if use_time_emb or
+								 * bucket attention) */
+	const float *tdelta;		/* [B*M] seconds (needed for decay mode) */
+	const int32_t *targets;		/* [B*T] target ids, 0 = missing (training) */
+	const float *target_w;		/* [B*T] explicit weights or NULL */
+	const int32_t *target_events;	/* [B*T] event ids of the targets or NULL
+									 * (with cfg.use_target_weights) */
+	const int32_t *neg;			/* per-row negatives, see above */
+	const int32_t *shared_neg;	/* shared negatives, see above */
+	const float *logq;			/* [N] or NULL */
+} NnBatch;
+
+/* ---- training (§5.5-§5.8, threads) --------------------------------- */
+typedef struct NnWork NnWork;
+
+/*
+ * Workspace for training steps with up to max_batch rows.  The batch is
+ * cut into n_shards contiguous slices (0 = n_threads), each run forward and
+ * backward with its own gradient buffers, then reduced in shard order; the
+ * n_threads threads (own pthreads, including the caller) share the shards.
+ * Results depend on n_shards only, never on n_threads or timing; with one
+ * shard they are bit-for-bit reproducible.  The worker threads block all
+ * signals.  Call nn_blas_set_threads(1) when n_threads > 1.
+ */
+extern NnWork *nn_work_create(const NnModel *m, int max_batch, int n_threads,
+							  int n_shards, int *err);
+extern void nn_work_free(NnWork *w);
+
+/*
+ * One optimiser step on a batch: forward, loss, backward, reduction, global
+ * gradient check (and clipping), Adam.  *loss gets the data loss (no L2
+ * term).  On NN_ERR_NONFINITE / NN_ERR_BATCH the parameters, Adam state
+ * and step counter are unchanged.  Dropout / user-dropout masks are drawn
+ * from (seed, step, row), so they do not depend on sharding.
+ */
+extern int	nn_train_step(NnModel *m, NnWork *w, const NnBatch *b, double *loss);
+
+/* Forward + backward only (no update); gradients stay in w. */
+extern int	nn_forward_backward(const NnModel *m, NnWork *w, const NnBatch *b,
+								double *loss);
+
+/* Training-mode forward and loss only (same dropout masks as the next step). */
+extern int	nn_forward_loss(const NnModel *m, NnWork *w, const NnBatch *b,
+							double *loss);
+
+/* Copy the last nn_forward_backward() gradient into grad[n_params]
+ * (params layout, zeros for untouched rows; data loss only, no L2). */
+extern void nn_work_gradient(const NnWork *w, const NnModel *m, float *grad);
+
+/* Global L2 norm of the last computed gradient (before clipping). */
+extern double nn_work_grad_norm(const NnWork *w);
+
+/* ---- inference (§5.13) --------------------------------------------- */
+typedef struct NnInfer NnInfer;
+
+/* Forward-only workspace for up to max_rows instances per call. */
+extern NnInfer *nn_infer_create(const NnModel *m, int max_rows);
+extern void nn_infer_free(NnInfer *w);
+
+/* User vectors x = [z; P[u]] (2d floats per row) for all B rows of in
+ * (dropout off, no user dropout).  w may be NULL (allocated per call). */
+extern int	nn_user_vectors(const NnModel *m, NnInfer *w, const NnBatch *in,
+							float *X);
+
+/* One row: x (2d) and, if alpha != NULL, its attention weights alpha[M] in
+ * the input's position order (0 for padding, all 0 without attention). */
+extern int	nn_user_vector(const NnModel *m, NnInfer *w, const NnBatch *in,
+						   int row, float *x, float *alpha);
+
+/* scores[i] = b2[i] + W2[i].x for all N items; scores[0] = -inf. */
+extern void nn_score_all(const NnModel *m, const float *x, float *scores);
+
+/* S[r][i] for rows users (X is rows x 2d, S is rows x N), one GEMM. */
+extern void nn_score_block(const NnModel *m, const float *X, int rows, float *S);
+
+#endif							/* CNNREC_NN_MODEL_H */

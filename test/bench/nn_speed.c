@@ -1,0 +1,219 @@
+/*
+ * nn_speed.c
+ *		Training-step throughput of the math core (issue item 8): instances
+ *		per second for the caser and tacaser shapes with 1 and 2 threads,
+ *		comparing OpenBLAS's own threading with our pthreads (batch split
+ *		into shards with per-shard gradients and a reduction).
+ *
+ * Build and run (from the repository root):
+ *
+ *   gcc -O2 -g -std=gnu99 -DCNNREC_OPENBLAS -Isrc -o test/bench/nn_speed \
+ *       test/bench/nn_speed.c src/nn/[a-z]*.c -lopenblas -lm -lpthread
+ *   test/bench/nn_speed            # all shapes, ~2 s per measurement
+ *   test/bench/nn_speed 0.5 caser  # 0.5 s per measurement, one shape
+ *
+ * Shapes: caser = d 50, L 5, M 5, T 3, nh 16, nv 4, B 512, N 1700,
+ * bce with 3 negatives per instance; tacaser = same with M 50, attention,
+ * event and time embeddings, full softmax over N = 1700 items (the preset's
+ * choice for N <= 20k), and tacaser-sampled = sampled softmax with K = 256.
+ * Batches are pre-generated (random ids), so only the training step
+ * (forward, backward, reduction, Adam) is timed.  Each figure is the best
+ * 0.2 s window of the measurement, which filters out other load on the
+ * machine.
+ *
+ * Note: Debian's OpenBLAS 0.3.21 does not recognise recent Xeons (family 6
+ * model 207) and falls back to its SSE3 "Prescott" kernels (about 20
+ * GFLOP/s instead of 80-130); run with OPENBLAS_CORETYPE=SkylakeX (and
+ * OPENBLAS_VERBOSE=2 to see the choice) on such machines.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "nn/blas.h"
+#include "nn/model.h"
+#include "nn/rng.h"
+
+#define NBATCH 16
+
+typedef struct Bench
+{
+	NnConfig	cfg;
+	NnBatch		b[NBATCH];
+	int32_t    *mem_i;
+	float	   *mem_f;
+} Bench;
+
+static double
+now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* Random batches of B rows with full-ish histories. */
+static void
+make_batches(Bench *bn)
+{
+	const NnConfig *c = &bn->cfg;
+	int			B = c->batch;
+	int			M = c->M;
+	int			T = c->T;
+	int			nr = nn_config_neg_per_row(c);
+	int			K = nn_config_neg_shared(c);
+	size_t		per_i = (size_t) B * (1 + 3 * M + T + nr) + K;
+	size_t		per_f = (size_t) B * M;
+	NnRng		r;
+	int			k;
+
+	bn->mem_i = malloc(sizeof(int32_t) * per_i * NBATCH);
+	bn->mem_f = malloc(sizeof(float) * per_f * NBATCH);
+	nn_rng_seed(&r, 99, 1);
+	for (k = 0; k < NBATCH; k++)
+	{
+		int32_t    *p = bn->mem_i + per_i * k;
+		float	   *f = bn->mem_f + per_f * k;
+		NnBatch    *b = &bn->b[k];
+		int			i;
+		int			l;
+
+		memset(b, 0, sizeof(*b));
+		b->B = B;
+		b->user = p;
+		b->items = p + B;
+		b->events = p + B + (size_t) B * M;
+		b->tbucket = p + B + 2 * (size_t) B * M;
+		b->targets = p + B + 3 * (size_t) B * M;
+		b->neg = p + B + 3 * (size_t) B * M + (size_t) B * T;
+		b->shared_neg = p + B + 3 * (size_t) B * M + (size_t) B * (T + nr);
+		b->tdelta = f;
+		for (i = 0; i < B; i++)
+		{
+			int			n = 1 + (int) nn_rng_below(&r, M);	/* history length */
+
+			p[i] = 1 + (int32_t) nn_rng_below(&r, c->U - 1);
+			for (l = 0; l < M; l++)
+			{
+				size_t		o = (size_t) i * M + l;
+				int			valid = l >= M - n;
+
+				((int32_t *) b->items)[o] = valid ? 1 + (int32_t) nn_rng_below(&r, c->N - 1) : 0;
+				((int32_t *) b->events)[o] = valid ? 1 + (int32_t) nn_rng_below(&r, c->n_E - 1) : 0;
+				((int32_t *) b->tbucket)[o] = valid ? 1 + (int32_t) nn_rng_below(&r, c->n_G - 1) : 0;
+				f[o] = valid ? (float) nn_rng_below(&r, 1000000) : 0.0f;
+			}
+			for (l = 0; l < T; l++)
+				((int32_t *) b->targets)[(size_t) i * T + l] = 1 + (int32_t) nn_rng_below(&r, c->N - 1);
+			for (l = 0; l < nr; l++)
+				((int32_t *) b->neg)[(size_t) i * nr + l] = 1 + (int32_t) nn_rng_below(&r, c->N - 1);
+		}
+		for (i = 0; i < K; i++)
+			((int32_t *) b->shared_neg)[i] = 1 + (int32_t) nn_rng_below(&r, c->N - 1);
+	}
+}
+
+/* Steps per second for one thread setup; returns instances/s. */
+static double
+measure(Bench *bn, int threads, int shards, int blas_threads, double seconds)
+{
+	NnModel		m;
+	NnWork	   *w;
+	char		msg[200];
+	double		t0;
+	double		t;
+	double		loss;
+	double		best = 0.0;
+	long		steps = 0;
+	int			err;
+
+	if (nn_model_init(&m, &bn->cfg, NULL, msg, sizeof(msg)) != NN_OK)
+	{
+		fprintf(stderr, "config: %s\n", msg);
+		exit(1);
+	}
+	nn_model_init_weights(&m);
+	nn_model_alloc_adam(&m);
+	nn_blas_set_threads(blas_threads);
+	w = nn_work_create(&m, bn->cfg.batch, threads, shards, &err);
+	if (w == NULL)
+	{
+		fprintf(stderr, "workspace: %s\n", nn_strerror(err));
+		exit(1);
+	}
+	/* warm-up */
+	for (steps = 0; steps < 3; steps++)
+		nn_train_step(&m, w, &bn->b[steps % NBATCH], &loss);
+	/* best of several 0.2 s windows: robust against other load */
+	t0 = now();
+	do
+	{
+		double		w0 = now();
+		long		ws = 0;
+
+		do
+		{
+			err = nn_train_step(&m, w, &bn->b[steps++ % NBATCH], &loss);
+			if (err != NN_OK)
+			{
+				fprintf(stderr, "step: %s\n", nn_strerror(err));
+				exit(1);
+			}
+			ws++;
+			t = now() - w0;
+		} while (t < 0.2);
+		if (ws * (double) bn->cfg.batch / t > best)
+			best = ws * (double) bn->cfg.batch / t;
+	} while (now() - t0 < seconds);
+	nn_work_free(w);
+	nn_model_free(&m);
+	return best;
+}
+
+/* One shape: the three thread setups. */
+static void
+run_shape(const char *name, const char *preset, NnLoss loss, double seconds)
+{
+	Bench		bn;
+	double		one;
+	double		ob;
+	double		own;
+
+	memset(&bn, 0, sizeof(bn));
+	nn_config_preset(&bn.cfg, preset);
+	bn.cfg.loss = loss;
+	if (loss == NN_LOSS_BCE)
+		bn.cfg.negatives = 3;	/* per instance, as in caser */
+	bn.cfg.n_G = 24;
+	nn_config_set_data(&bn.cfg, 1700, 6000, 6);
+	make_batches(&bn);
+	one = measure(&bn, 1, 1, 1, seconds);
+	ob = measure(&bn, 1, 1, 2, seconds);
+	own = measure(&bn, 2, 2, 1, seconds);
+	printf("%-16s M=%-3d %-16s 1 thread %9.0f/s | 2 OpenBLAS threads %9.0f/s | 2 own threads %9.0f/s (x%.2f)\n",
+		   name, bn.cfg.M, nn_loss_name(bn.cfg.loss), one, ob, own, own / one);
+	fflush(stdout);
+	free(bn.mem_i);
+	free(bn.mem_f);
+}
+
+int
+main(int argc, char **argv)
+{
+	double		seconds = argc > 1 ? atof(argv[1]) : 2.0;
+	const char *only = argc > 2 ? argv[2] : NULL;
+
+	printf("training instances per second (B = 512, N = 1700, d = 50, L = 5, nh = 16, nv = 4; BLAS kernels: %s)\n",
+		   nn_blas_core_name());
+	if (only == NULL || strcmp(only, "caser") == 0)
+		run_shape("caser", "caser", NN_LOSS_BCE, seconds);
+	if (only == NULL || strcmp(only, "tacaser") == 0)
+		run_shape("tacaser", "tacaser", NN_LOSS_SOFTMAX_FULL, seconds);
+	if (only == NULL || strcmp(only, "tacaser-sampled") == 0)
+		run_shape("tacaser-sampled", "tacaser", NN_LOSS_SOFTMAX_SAMPLED, seconds);
+	if (only == NULL || strcmp(only, "tacaser-bce") == 0)
+		run_shape("tacaser-bce", "tacaser", NN_LOSS_BCE, seconds);
+	return 0;
+}
