@@ -11,6 +11,7 @@
 #include "postgres.h"
 
 #include "cnnrec.h"
+#include "model_cache.h"
 
 PG_MODULE_MAGIC;
 
@@ -21,4 +22,5 @@ void
 _PG_init(void)
 {
 	CnnrecGucInit();
+	CnnrecModelCacheInit();
 }

@@ -20,6 +20,7 @@
 /* guc.c */
 extern int	cnnrec_train_threads;
 extern int	cnnrec_max_train_memory;
+extern char *cnnrec_default_model;
 extern void CnnrecGucInit(void);
 
 #endif							/* CNNREC_H */

@@ -12,6 +12,7 @@
 
 int			cnnrec_train_threads = 0;
 int			cnnrec_max_train_memory = 4 * 1024 * 1024;	/* kB */
+char	   *cnnrec_default_model = NULL;
 
 /* Define every cnnrec.* parameter; called from _PG_init. */
 void
@@ -33,5 +34,12 @@ CnnrecGucInit(void)
 							4 * 1024 * 1024, 1024, INT_MAX,
 							PGC_SUSET, GUC_UNIT_KB,
 							NULL, NULL, NULL);
+	DefineCustomStringVariable("cnnrec.default_model",
+							   "Model served when a serving call names none.",
+							   "Empty means: the only model in the database, if there is exactly one.",
+							   &cnnrec_default_model,
+							   "",
+							   PGC_USERSET, 0,
+							   NULL, NULL, NULL);
 	MarkGUCPrefixReserved("cnnrec");
 }

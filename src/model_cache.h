@@ -1,0 +1,57 @@
+/*
+ * model_cache.h
+ *		Per-backend cache of deserialized active model versions (serving).
+ */
+#ifndef CNNREC_MODEL_CACHE_H
+#define CNNREC_MODEL_CACHE_H
+
+#include "postgres.h"
+
+#include "executor/spi.h"
+
+#include "nn/blob.h"
+
+/* One served model: an active version, loaded and validated. */
+typedef struct ServingModel
+{
+	int64		model_id;
+	char		name[NAMEDATALEN];
+	int32		version;
+	MemoryContext cxt;			/* everything below lives here ("cnnrec model") */
+	NnBlob		blob;			/* validated weights and id maps (malloc'ed, freed
+								 * by the context's reset callback) */
+	bool		dead;			/* invalidated: free at the next safe point */
+	LocalTransactionId pinned_lxid; /* transaction that last confirmed it */
+
+	/* the source relation, as stored with the model */
+	Oid			source;
+	char	   *user_column;
+	char	   *item_column;
+	char	   *time_column;
+	char	   *event_column;	/* NULL if none */
+	Oid			time_type;		/* base type of the time column */
+	Oid			event_type;		/* base type of the event column */
+	bool		exclude_seen_default;	/* the model's exclude_seen option */
+
+	/* saved plans: the user's newest events, and every item the user touched */
+	SPIPlanPtr	history_plan;
+	SPIPlanPtr	seen_plan;
+
+	/* scoring workspace */
+	void	   *infer;			/* NnInfer */
+	float	   *scores;			/* N floats */
+	float	   *global_scores;	/* N floats for an empty history, or NULL */
+} ServingModel;
+
+/*
+ * The active version of a model for this transaction: model_name, else the
+ * cnnrec.default_model setting, else the only model in the database.  The
+ * version is looked up once per transaction under its snapshot (so a
+ * transaction never mixes two versions) and loaded when it changed.
+ */
+extern ServingModel *CnnrecGetServingModel(const char *model_name);
+
+/* Register the invalidation callbacks (from _PG_init). */
+extern void CnnrecModelCacheInit(void);
+
+#endif							/* CNNREC_MODEL_CACHE_H */
