@@ -54,6 +54,7 @@ ROLLBACK;
 
 -- Errors raised by the worker come back with their SQLSTATE, detail and hint.
 \set VERBOSITY default
+\set SHOW_CONTEXT never
 CREATE TABLE public.empty_events (u int, i int, t timestamptz);
 SELECT cnnrec.create_model('empty', 'public.empty_events', 'u', 'i', 't') > 0 AS ok;
 CALL cnnrec.train('empty');

@@ -366,6 +366,27 @@ load_model(const char *name, const ProbeRow *p)
 	return m;
 }
 
+/* Raise a clear error if the model's source or its columns are gone. */
+static void
+check_source_unchanged(const char *name, const ProbeRow *p)
+{
+	int			i;
+	static const char *const roles[4] = {"user", "item", "time", "event"};
+
+	if (get_rel_relkind(p->source) == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("the source relation of model \"%s\" no longer exists", name),
+				 errhint("Recreate the table, or drop the model with cnnrec.drop_model().")));
+	for (i = 0; i < 4; i++)
+		if (p->columns[i] != NULL && get_attnum(p->source, p->columns[i]) == InvalidAttrNumber)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_COLUMN),
+					 errmsg("%s column \"%s\" of model \"%s\" no longer exists in \"%s\"",
+							roles[i], p->columns[i], name, get_rel_name(p->source)),
+					 errhint("Rename the column back, or define a new model.")));
+}
+
 /* The cached entry for name, or -1. */
 static int
 find_entry(const char *name)
@@ -390,6 +411,7 @@ CnnrecGetServingModel(const char *model_name)
 	if (i >= 0 && cached[i]->pinned_lxid == MyProc->lxid)
 		return cached[i];
 	p = probe(name);
+	check_source_unchanged(name, &p);
 	if (i >= 0 && cached[i]->model_id == p.model_id && cached[i]->version == p.version)
 	{
 		cached[i]->pinned_lxid = MyProc->lxid;

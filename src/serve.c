@@ -22,9 +22,12 @@
  */
 #include "postgres.h"
 
+#include <math.h>
+
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "funcapi.h"
+#include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/date.h"
@@ -40,6 +43,9 @@
 
 CNNREC_FUNCTION(cnnrec_recommend);
 CNNREC_FUNCTION(cnnrec_recommend_for_items);
+CNNREC_FUNCTION(cnnrec_similar_items);
+CNNREC_FUNCTION(cnnrec_explain_recommendation);
+CNNREC_FUNCTION(cnnrec_recommend_all);
 
 /* Largest k a call may ask for. */
 #define CNNREC_MAX_K 10000
@@ -412,5 +418,390 @@ cnnrec_recommend_for_items(PG_FUNCTION_ARGS)
 	}
 	score_instance(m, &in, NULL);
 	emit_topk(fcinfo, m, k, &filter);
+	return (Datum) 0;
+}
+
+/*
+ * similar_items(item_id bigint, k int, model text)
+ * returns (item_id bigint, similarity real, rank int): cosine similarity of
+ * the items' output vectors W2 (model-spec §5.4), which place items that are
+ * predicted in the same contexts close together; the item itself is left out.
+ */
+Datum
+cnnrec_similar_items(PG_FUNCTION_ARGS)
+{
+	int64		item_ext;
+	int32		k,
+				id,
+				N,
+				i,
+				j;
+	ServingModel *m;
+	const NnModel *model;
+	int			D;
+	const float *w;
+	double		nq = 0;
+	NnTopkFilter filter;
+
+	CnnrecRequireArg(fcinfo, 0, "item_id");
+	item_ext = PG_GETARG_INT64(0);
+	k = check_k(fcinfo, 1);
+	InitMaterializedSRF(fcinfo, 0);
+	m = CnnrecGetServingModel(PG_ARGISNULL(2) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(2)));
+	model = &m->blob.model;
+	id = nn_blob_item_id(&m->blob.maps, item_ext);
+	if (id == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("item " INT64_FORMAT " is unknown to model \"%s\"", item_ext, m->name),
+				 errdetail("The model knows the items of its training data only."),
+				 errhint("Train a new version to include items added since.")));
+	N = model->cfg.N;
+	D = 2 * model->cfg.d;
+	w = model->W2;
+	for (j = 0; j < D; j++)
+		nq += (double) w[(size_t) id * D + j] * w[(size_t) id * D + j];
+	m->scores[0] = -INFINITY;
+	for (i = 1; i < N; i++)
+	{
+		const float *row = w + (size_t) i * D;
+		float		dot = 0,
+					nr = 0;
+
+		for (j = 0; j < D; j++)
+		{
+			dot += row[j] * w[(size_t) id * D + j];
+			nr += row[j] * row[j];
+		}
+		m->scores[i] = (nr > 0 && nq > 0) ? dot / sqrtf(nr * (float) nq) : 0.0f;
+	}
+	memset(&filter, 0, sizeof(filter));
+	filter.exclude = &id;
+	filter.n_exclude = 1;
+	emit_topk(fcinfo, m, k, &filter);
+	return (Datum) 0;
+}
+
+/* External label of a dense event id (NULL when none). */
+static text *
+event_text(const ServingModel *m, int32 ev)
+{
+	if (ev <= 0 || ev >= m->blob.maps.n_events)
+		return NULL;
+	if (m->blob.maps.event_label)
+		return cstring_to_text(m->blob.maps.event_label[ev]);
+	if (m->blob.maps.event_value)
+		return cstring_to_text(psprintf(INT64_FORMAT, m->blob.maps.event_value[ev]));
+	return NULL;
+}
+
+/* Rank of id as recommend() would place it: higher scores first, ties by id. */
+static int32
+rank_of(const ServingModel *m, int32 id, const int32 *excl, int64 n_excl)
+{
+	int32		N = m->blob.model.cfg.N,
+				i,
+				rank = 1;
+	float		s = m->scores[id];
+
+	for (i = 1; i < N; i++)
+	{
+		if (i == id || bsearch(&i, excl, n_excl, sizeof(int32), cmp_int32) != NULL)
+			continue;
+		if (m->scores[i] > s || (m->scores[i] == s && i < id))
+			rank++;
+	}
+	return rank;
+}
+
+/*
+ * explain_recommendation(user_id bigint, item_id bigint, model text)
+ * returns (recency int, history_item bigint, event text, time_gap interval,
+ *			attention real, in_conv_window boolean, score real, rank int):
+ * the history interactions the model used for the user, newest first, each
+ * with its attention weight (NULL for models without attention), how long
+ * ago it happened, whether it is in the convolution window (the last L),
+ * and the item's score and rank as recommend() with exclude_seen would
+ * give them.
+ */
+Datum
+cnnrec_explain_recommendation(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	int64		user_id,
+				item_ext;
+	ServingModel *m;
+	Instance	in;
+	float	   *alpha;
+	int32		id,
+				rank,
+				p;
+	int32	   *excl;
+	int64		n_excl;
+
+	CnnrecRequireArg(fcinfo, 0, "user_id");
+	CnnrecRequireArg(fcinfo, 1, "item_id");
+	user_id = PG_GETARG_INT64(0);
+	item_ext = PG_GETARG_INT64(1);
+	InitMaterializedSRF(fcinfo, 0);
+	m = CnnrecGetServingModel(PG_ARGISNULL(2) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(2)));
+	id = nn_blob_item_id(&m->blob.maps, item_ext);
+	if (id == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("item " INT64_FORMAT " is unknown to model \"%s\"", item_ext, m->name),
+				 errdetail("The model knows the items of its training data only.")));
+	SPI_connect();
+	instance_init(&in, m);
+	in.user = nn_blob_user_id(&m->blob.maps, user_id);
+	instance_from_source(&in, m, user_id);
+	if (!in.clock && in.n > 0)
+		in.tref = in.times[in.M - 1];
+	excl = seen_items(m, user_id, &n_excl);
+	SPI_finish();
+	alpha = palloc0(sizeof(float) * in.M);
+	score_instance(m, &in, alpha);
+	rank = rank_of(m, id, excl, n_excl);
+	for (p = in.M - 1; p >= in.M - in.n; p--)
+	{
+		Datum		values[8];
+		bool		nulls[8] = {false, false, false, false, false, false, false, false};
+		text	   *ev = event_text(m, in.events[p]);
+		int64		gap = in.tref - in.times[p];
+
+		values[3] = (Datum) 0;
+		values[0] = Int32GetDatum(in.M - p);
+		values[1] = Int64GetDatum(in.item_ext[p]);
+		values[2] = ev ? PointerGetDatum(ev) : (Datum) 0;
+		nulls[2] = (ev == NULL);
+		if (in.clock)
+		{
+			Interval   *iv = palloc0(sizeof(Interval));
+
+			if (gap < 0)
+				gap = 0;
+			iv->day = (int32) (gap / SECS_PER_DAY);
+			iv->time = (gap % SECS_PER_DAY) * USECS_PER_SEC;
+			values[3] = IntervalPGetDatum(iv);
+		}
+		else
+			nulls[3] = true;
+		values[4] = Float4GetDatum(alpha[p]);
+		nulls[4] = !m->blob.model.cfg.use_attention;
+		values[5] = BoolGetDatum(p >= in.M - m->blob.model.cfg.L);
+		values[6] = Float4GetDatum(m->scores[id]);
+		values[7] = Int32GetDatum(rank);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
+}
+
+/* Rows of one recommend_all block. */
+#define ALL_BLOCK 256
+
+/* State of recommend_all while it walks the users. */
+typedef struct AllState
+{
+	ServingModel *m;
+	int32		k;
+	int			rows;
+	int64		user_ext[ALL_BLOCK];
+	int32	   *users;			/* [ALL_BLOCK] */
+	int32	   *items;			/* [ALL_BLOCK * M] */
+	int32	   *events;
+	int32	   *tbucket;
+	float	   *tdelta;
+	int32	  **seen;			/* per row: sorted dense ids of all the user's items */
+	int64	   *n_seen;
+	float	   *X;				/* [ALL_BLOCK * 2d] */
+	float	   *S;				/* [ALL_BLOCK * N] */
+	int32	   *ids;
+	float	   *sc;
+} AllState;
+
+/* Score a block of users with one blocked matrix product and emit top k. */
+static void
+all_flush(FunctionCallInfo fcinfo, AllState *st)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	const NnModel *model = &st->m->blob.model;
+	int32		N = model->cfg.N;
+	NnBatch		nb;
+	int			r,
+				i,
+				rc;
+
+	if (st->rows == 0)
+		return;
+	memset(&nb, 0, sizeof(nb));
+	nb.B = st->rows;
+	nb.user = st->users;
+	nb.items = st->items;
+	nb.events = st->events;
+	nb.tbucket = st->tbucket;
+	nb.tdelta = st->tdelta;
+	if ((rc = nn_user_vectors(model, NULL, &nb, st->X)) != NN_OK)
+		elog(ERROR, "could not score a block of users: %s", nn_strerror(rc));
+	nn_score_block(model, st->X, st->rows, st->S);
+	for (r = 0; r < st->rows; r++)
+	{
+		NnTopkFilter filter;
+		int32		n_out = 0;
+
+		memset(&filter, 0, sizeof(filter));
+		filter.exclude = st->seen[r];
+		filter.n_exclude = st->n_seen[r];
+		st->S[(size_t) r * N] = -INFINITY;
+		nn_topk(st->S + (size_t) r * N, N, st->k, &filter, st->ids, st->sc, &n_out);
+		for (i = 0; i < n_out; i++)
+		{
+			Datum		values[4];
+			bool		nulls[4] = {false, false, false, false};
+
+			values[0] = Int64GetDatum(st->user_ext[r]);
+			values[1] = Int64GetDatum(st->m->blob.maps.item_ext[st->ids[i]]);
+			values[2] = Float4GetDatum(st->sc[i]);
+			values[3] = Int32GetDatum(i + 1);
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		}
+	}
+	st->rows = 0;
+}
+
+/* Add one user's sequence (a cnnrec.seq) as a row of the block. */
+static void
+all_add_user(AllState *st, int64 user, Seq *seq)
+{
+	ServingModel *m = st->m;
+	NnConfig	cfg = m->blob.model.cfg;
+	int			M = cfg.M,
+				r = st->rows;
+	Instance	in;
+	int32		i;
+	int32	   *seen = palloc(sizeof(int32) * (SeqLength(seq) + 1));
+	int64		n_seen = 0,
+				w = 0;
+
+	instance_init(&in, m);
+	for (i = SeqLength(seq) - 1; i >= 0; i--)
+	{
+		int32		ev = 0,
+					code = SeqEventAt(seq, i);
+		int32		id = nn_blob_item_id(&m->blob.maps, SeqItems(seq)[i]);
+
+		if (id > 0)
+			seen[n_seen++] = id;
+		if (code != SEQ_EVENT_NULL)
+			ev = SeqGetEventKind(seq) == SEQ_EVENT_TEXT ?
+				nn_blob_event_label_id(&m->blob.maps, SeqLabel(seq, code)) :
+				nn_blob_event_value_id(&m->blob.maps, code);
+		(void) instance_push_oldest(&in, m, SeqItems(seq)[i], SeqEpochAt(seq, i), ev);
+	}
+	if (!in.clock && in.n > 0)
+		in.tref = in.times[M - 1];
+	qsort(seen, n_seen, sizeof(int32), cmp_int32);
+	for (i = 0; i < n_seen; i++)
+		if (w == 0 || seen[w - 1] != seen[i])
+			seen[w++] = seen[i];
+	st->seen[r] = seen;
+	st->n_seen[r] = w;
+	st->user_ext[r] = user;
+	st->users[r] = nn_blob_user_id(&m->blob.maps, user);
+	memcpy(st->items + (size_t) r * M, in.items, sizeof(int32) * M);
+	memcpy(st->events + (size_t) r * M, in.events, sizeof(int32) * M);
+	cfg.tref_mode = in.clock ? NN_TREF_NOW : NN_TREF_LAST;
+	nn_time_features(&cfg, M, in.items, in.times, in.tref,
+					 st->tbucket + (size_t) r * M, st->tdelta + (size_t) r * M);
+	st->rows++;
+}
+
+/* The query walking every user's sequence of the model's source. */
+static char *
+all_query(const ServingModel *m)
+{
+	char	   *rel = quote_qualified_identifier(get_namespace_name(get_rel_namespace(m->source)),
+												 get_rel_name(m->source));
+	bool		clock = (m->time_type == TIMESTAMPTZOID || m->time_type == TIMESTAMPOID ||
+						 m->time_type == DATEOID);
+	const char *u = quote_identifier(m->user_column);
+
+	return psprintf("SELECT %s::pg_catalog.int8, cnnrec.sequence_agg(%s::pg_catalog.int8, %s%s%s%s%s) "
+					"FROM %s WHERE %s IS NOT NULL GROUP BY 1 ORDER BY 1",
+					u, quote_identifier(m->item_column), quote_identifier(m->time_column),
+					clock ? "" : "::pg_catalog.int8",
+					m->event_column ? ", " : "",
+					m->event_column ? quote_identifier(m->event_column) : "",
+					!m->event_column ? "" :
+					(m->event_type == TEXTOID || m->event_type == VARCHAROID) ? "::pg_catalog.text" : "::pg_catalog.int8",
+					rel, u);
+}
+
+/*
+ * cnnrec.recommend_all(model text, k int) returns (user_id, item_id, score,
+ * rank): recommend(user, k) with exclude_seen for every user of the source,
+ * scored in blocks of 256 users with one blocked matrix product per block
+ * instead of one matrix-vector product per user.
+ */
+Datum
+cnnrec_recommend_all(PG_FUNCTION_ARGS)
+{
+	AllState	st;
+	int			M,
+				N,
+				D;
+	Portal		portal;
+	MemoryContext blockcxt,
+				old;
+
+	CnnrecRequireArg(fcinfo, 0, "model");
+	memset(&st, 0, sizeof(st));
+	st.k = check_k(fcinfo, 1);
+	InitMaterializedSRF(fcinfo, 0);
+	st.m = CnnrecGetServingModel(text_to_cstring(PG_GETARG_TEXT_PP(0)));
+	M = st.m->blob.model.cfg.M;
+	N = st.m->blob.model.cfg.N;
+	D = 2 * st.m->blob.model.cfg.d;
+	st.users = palloc0(sizeof(int32) * ALL_BLOCK);
+	st.items = palloc0(sizeof(int32) * ALL_BLOCK * M);
+	st.events = palloc0(sizeof(int32) * ALL_BLOCK * M);
+	st.tbucket = palloc0(sizeof(int32) * ALL_BLOCK * M);
+	st.tdelta = palloc0(sizeof(float) * ALL_BLOCK * M);
+	st.seen = palloc0(sizeof(int32 *) * ALL_BLOCK);
+	st.n_seen = palloc0(sizeof(int64) * ALL_BLOCK);
+	st.X = palloc(sizeof(float) * ALL_BLOCK * D);
+	st.S = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(float) * (Size) ALL_BLOCK * N);
+	st.ids = palloc(sizeof(int32) * st.k);
+	st.sc = palloc(sizeof(float) * st.k);
+	blockcxt = AllocSetContextCreate(CurrentMemoryContext, "cnnrec recommend_all block",
+									 ALLOCSET_DEFAULT_SIZES);
+	SPI_connect();
+	portal = SPI_cursor_open_with_args(NULL, all_query(st.m), 0, NULL, NULL, NULL, true, 0);
+	for (;;)
+	{
+		uint64		i;
+
+		SPI_cursor_fetch(portal, true, ALL_BLOCK);
+		if (SPI_processed == 0)
+			break;
+		old = MemoryContextSwitchTo(blockcxt);
+		for (i = 0; i < SPI_processed; i++)
+		{
+			bool		isnull;
+			int64		user = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+			Datum		d = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull);
+
+			if (!isnull)
+				all_add_user(&st, user, SeqDetoastChecked(d));
+			if (st.rows == ALL_BLOCK)
+				all_flush(fcinfo, &st);
+		}
+		all_flush(fcinfo, &st);
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(blockcxt);
+		SPI_freetuptable(SPI_tuptable);
+		CHECK_FOR_INTERRUPTS();
+	}
+	SPI_cursor_close(portal);
+	SPI_finish();
 	return (Datum) 0;
 }

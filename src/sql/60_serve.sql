@@ -30,3 +30,33 @@ AS 'MODULE_PATHNAME', 'cnnrec_recommend_for_items'
 LANGUAGE C STABLE PARALLEL RESTRICTED ROWS 10;
 COMMENT ON FUNCTION @extschema@.recommend_for_items(bigint[], integer, text, timestamptz[], text[], boolean) IS
 'top-k items for an anonymous session given as items (oldest first), with optional times and events';
+
+CREATE FUNCTION @extschema@.similar_items(
+	item_id bigint,
+	k integer DEFAULT 10,
+	model text DEFAULT NULL)
+RETURNS TABLE (item_id bigint, similarity real, rank integer)
+AS 'MODULE_PATHNAME', 'cnnrec_similar_items'
+LANGUAGE C STABLE PARALLEL RESTRICTED ROWS 10;
+COMMENT ON FUNCTION @extschema@.similar_items(bigint, integer, text) IS
+'the k items nearest to an item by cosine similarity of the learned item (output) vectors';
+
+CREATE FUNCTION @extschema@.explain_recommendation(
+	user_id bigint,
+	item_id bigint,
+	model text DEFAULT NULL)
+RETURNS TABLE (recency integer, history_item bigint, event text, time_gap interval,
+			   attention real, in_conv_window boolean, score real, rank integer)
+AS 'MODULE_PATHNAME', 'cnnrec_explain_recommendation'
+LANGUAGE C STABLE PARALLEL RESTRICTED ROWS 50;
+COMMENT ON FUNCTION @extschema@.explain_recommendation(bigint, bigint, text) IS
+'the history interactions behind a recommendation, newest first, with attention weights and time gaps, and the item''s score and rank';
+
+CREATE FUNCTION cnnrec.recommend_all(
+	model text,
+	k integer DEFAULT 10)
+RETURNS TABLE (user_id bigint, item_id bigint, score real, rank integer)
+AS 'MODULE_PATHNAME', 'cnnrec_recommend_all'
+LANGUAGE C STABLE PARALLEL RESTRICTED ROWS 100000;
+COMMENT ON FUNCTION cnnrec.recommend_all(text, integer) IS
+'recommend(user, k) for every user of the model''s source, scored in blocks of users';
