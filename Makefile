@@ -51,7 +51,7 @@ $(DATA_built): $(SQL_PARTS) $(EXTENSION).control
 # cnnrec.so, and its own copy of the math core built with CNNREC_OPENBLAS.
 # A version script exports just the module magic and the worker entry.
 TRAIN_LIB = $(EXTENSION)_train$(DLSUFFIX)
-TRAIN_SRCS = $(sort $(wildcard src/train/*.c)) src/catalog.c src/jobs.c src/models.c \
+TRAIN_SRCS = $(sort $(wildcard src/train/*.c)) src/catalog.c src/jobs.c src/load.c src/models.c \
 	src/options.c src/seq.c src/seq_agg.c $(NN_SRCS)
 TRAIN_OBJS = $(TRAIN_SRCS:.c=.train.o)
 EXTRA_CLEAN += $(TRAIN_LIB) $(TRAIN_OBJS)

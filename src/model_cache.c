@@ -265,6 +265,32 @@ read_weights(const char *name, const ProbeRow *p)
 	return buf;
 }
 
+/* Read and validate a stored version; see model_cache.h. */
+void
+CnnrecReadBlob(const char *name, int64 model_id, int32 version, int64 weights_bytes,
+			   int64 crc, NnBlob *blob)
+{
+	ProbeRow	p;
+	uint8_t    *buf;
+	char		msg[256];
+	int			rc;
+
+	memset(&p, 0, sizeof(p));
+	p.model_id = model_id;
+	p.version = version;
+	p.weights_bytes = weights_bytes;
+	p.crc = crc;
+	buf = read_weights(name, &p);
+	rc = nn_blob_read(buf, (size_t) weights_bytes, blob, msg, sizeof(msg));
+	free(buf);
+	if (rc != NN_BLOB_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("weights of model \"%s\" version %d are invalid", name, version),
+				 errdetail("%s: %s.", nn_blob_strerror(rc), msg),
+				 errhint("Deploy another version with cnnrec.deploy(), or train again.")));
+}
+
 /* Prepare and keep a plan; the caller is connected to SPI. */
 static SPIPlanPtr
 keep_plan(const char *sql, int nargs, Oid *argtypes)
@@ -316,9 +342,6 @@ load_model(const char *name, const ProbeRow *p)
 	MemoryContext cxt = AllocSetContextCreate(CacheContext, "cnnrec model", ALLOCSET_SMALL_SIZES);
 	ServingModel *m = MemoryContextAllocZero(cxt, sizeof(ServingModel));
 	MemoryContextCallback *cb = MemoryContextAllocZero(cxt, sizeof(MemoryContextCallback));
-	uint8_t    *buf;
-	char		msg[256];
-	int			rc;
 
 	m->cxt = cxt;
 	cb->func = release_model;
@@ -335,15 +358,7 @@ load_model(const char *name, const ProbeRow *p)
 	m->exclude_seen_default = p->exclude_seen;
 	PG_TRY();
 	{
-		buf = read_weights(name, p);
-		rc = nn_blob_read(buf, (size_t) p->weights_bytes, &m->blob, msg, sizeof(msg));
-		free(buf);
-		if (rc != NN_BLOB_OK)
-			ereport(ERROR,
-					(errcode(ERRCODE_DATA_CORRUPTED),
-					 errmsg("weights of model \"%s\" version %d are invalid", name, p->version),
-					 errdetail("%s: %s.", nn_blob_strerror(rc), msg),
-					 errhint("Deploy another version with cnnrec.deploy(), or train again.")));
+		CnnrecReadBlob(name, p->model_id, p->version, p->weights_bytes, p->crc, &m->blob);
 		m->infer = nn_infer_create(&m->blob.model, 1);
 		m->scores = MemoryContextAllocHuge(cxt, sizeof(float) * (Size) m->blob.model.cfg.N);
 		if (m->infer == NULL)

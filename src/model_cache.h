@@ -51,6 +51,14 @@ typedef struct ServingModel
  */
 extern ServingModel *CnnrecGetServingModel(const char *model_name);
 
+/*
+ * Read a stored version's weight chunks (with the extension owner's rights),
+ * check their size and CRC-32C, and parse them with the validating reader
+ * into *blob (release with nn_blob_free).  Any inconsistency is an error.
+ */
+extern void CnnrecReadBlob(const char *name, int64 model_id, int32 version,
+						   int64 weights_bytes, int64 crc, NnBlob *blob);
+
 /* Register the invalidation callbacks (from _PG_init). */
 extern void CnnrecModelCacheInit(void);
 

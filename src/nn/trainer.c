@@ -53,10 +53,7 @@ typedef struct Run
 	NnDsInstances inst;
 	NnModel		m;
 	NnWork	   *work;
-	NnInfer    *infer;
 	BatchBuf	bb;
-	BatchBuf	eb;				/* one-row buffers for evaluation */
-	float	   *scores;			/* N scores for evaluation */
 	float	   *best;			/* best parameters so far */
 	double		t_start;
 	double		train_sec;
@@ -138,10 +135,10 @@ batch_free(BatchBuf *b)
 
 /* Materialise n instances into b and describe them in nb (no negatives). */
 static int
-batch_fill(Run *r, BatchBuf *b, const NnDsInstance *inst, int n, int T, NnBatch *nb)
+batch_fill(const NnDsSplit *sp, const NnConfig *c, BatchBuf *b, const NnDsInstance *inst,
+		   int n, int T, NnBatch *nb)
 {
 	NnDsBatch	out;
-	const NnConfig *c = &r->cfg;
 	int			i;
 
 	memset(&out, 0, sizeof(out));
@@ -152,7 +149,7 @@ batch_fill(Run *r, BatchBuf *b, const NnDsInstance *inst, int n, int T, NnBatch 
 	out.tref = b->tref;
 	out.targets = b->targets;
 	out.target_events = b->target_events;
-	if (nn_ds_fill_batch(&r->sp, inst, n, c->M, T, c->tref_mode, &out) != NN_DS_OK)
+	if (nn_ds_fill_batch(sp, inst, n, c->M, T, c->tref_mode, &out) != NN_DS_OK)
 		return NN_ERR_BATCH;
 	for (i = 0; i < n; i++)
 		nn_time_features(c, c->M, b->items + (size_t) i * c->M, b->times + (size_t) i * c->M,
@@ -189,25 +186,77 @@ batch_negatives(Run *r, BatchBuf *b, int n, int epoch, int64_t batch, NnBatch *n
 	return NN_OK;
 }
 
+/* State of nn_evaluate_model's scoring callback. */
+typedef struct EvalCtx
+{
+	const NnDsSplit *sp;
+	const NnModel *m;
+	NnInfer    *infer;
+	BatchBuf	eb;
+	const int32_t *item_map;
+	const int32_t *user_map;
+	float	   *mscores;		/* model-space scores when mapping */
+	float	   *x;
+} EvalCtx;
+
 /* Scoring callback of the evaluation: one user, all items. */
 static int
-score_case(void *ctx, const NnDsEvalCase *c, float *scores)
+score_case(void *arg, const NnDsEvalCase *c, float *scores)
 {
-	Run		   *r = (Run *) ctx;
+	EvalCtx    *e = (EvalCtx *) arg;
+	const NnConfig *cfg = &e->m->cfg;
 	NnBatch		nb;
-	float		x[2 * 1024];
+	int32_t		i;
 	int			rc;
 
-	if ((rc = batch_fill(r, &r->eb, &c->inst, 1, 1, &nb)) != NN_OK)
+	if ((rc = batch_fill(e->sp, cfg, &e->eb, &c->inst, 1, 1, &nb)) != NN_OK)
 		return rc;
 	nb.targets = NULL;
-	if ((rc = nn_user_vector(&r->m, r->infer, &nb, 0, x, NULL)) != NN_OK)
+	if (e->item_map != NULL)
+	{
+		for (i = 0; i < cfg->M; i++)
+			e->eb.items[i] = e->item_map[e->eb.items[i]];
+		e->eb.users[0] = e->user_map ? e->user_map[e->eb.users[0]] : 0;
+	}
+	if ((rc = nn_user_vector(e->m, e->infer, &nb, 0, e->x, NULL)) != NN_OK)
 		return rc;
-	nn_score_all(&r->m, x, scores);
+	if (e->item_map == NULL)
+	{
+		nn_score_all(e->m, e->x, scores);
+		return 0;
+	}
+	nn_score_all(e->m, e->x, e->mscores);
+	for (i = 0; i < e->sp->ds->n_items; i++)
+		scores[i] = e->item_map[i] > 0 ? e->mscores[e->item_map[i]] : -INFINITY;
 	return 0;
 }
 
-/* Evaluate one phase; fills the report. */
+/* Evaluate a model on a split; see trainer.h. */
+int
+nn_evaluate_model(const NnDsSplit *sp, const NnModel *m, const int32_t *item_map,
+				  const int32_t *user_map, const NnEvalOptions *o, NnEvalReport *rep)
+{
+	EvalCtx		e;
+	int			rc = NN_ERR_NOMEM;
+
+	memset(&e, 0, sizeof(e));
+	e.sp = sp;
+	e.m = m;
+	e.item_map = item_map;
+	e.user_map = user_map;
+	e.infer = nn_infer_create(m, 1);
+	e.x = malloc(sizeof(float) * 2 * (size_t) m->cfg.d);
+	e.mscores = malloc(sizeof(float) * (size_t) m->cfg.N);
+	if (e.infer && e.x && e.mscores && batch_alloc(&e.eb, &m->cfg, 1) == NN_OK)
+		rc = nn_eval_run(sp, o, score_case, &e, rep) == NN_EVAL_OK ? NN_OK : NN_ERR_BATCH;
+	nn_infer_free(e.infer);
+	free(e.x);
+	free(e.mscores);
+	batch_free(&e.eb);
+	return rc;
+}
+
+/* Evaluate one phase of the run; fills the report. */
 static int
 evaluate(Run *r, int phase, int n_sampled, NnEvalReport *rep)
 {
@@ -218,7 +267,7 @@ evaluate(Run *r, int phase, int n_sampled, NnEvalReport *rep)
 	o.exclude_history = r->s->exclude_seen;
 	o.n_sampled = n_sampled;
 	o.seed = r->cfg.seed;
-	if (nn_eval_run(&r->sp, &o, score_case, r, rep) != NN_EVAL_OK)
+	if (nn_evaluate_model(&r->sp, &r->m, NULL, NULL, &o, rep) != NN_OK)
 		return fail(r, NN_ERR_BATCH, "evaluation failed", NULL);
 	return NN_OK;
 }
@@ -269,7 +318,7 @@ run_epoch(Run *r, int epoch, NnTrainProgress *p, double *loss)
 		double		l;
 		int			rc;
 
-		if ((rc = batch_fill(r, &r->bb, r->inst.v + b * c->batch, rows, c->T, &nb)) != NN_OK ||
+		if ((rc = batch_fill(&r->sp, c, &r->bb, r->inst.v + b * c->batch, rows, c->T, &nb)) != NN_OK ||
 			(rc = batch_negatives(r, &r->bb, rows, epoch, b, &nb)) != NN_OK)
 			return fail(r, rc, "could not build a training batch", NULL);
 		rc = nn_train_step(&r->m, r->work, &nb, &l);
@@ -442,11 +491,8 @@ setup(Run *r, NnTrainResult *res)
 	if (nn_model_alloc_adam(&r->m) != NN_OK)
 		return fail(r, NN_ERR_NOMEM, "out of memory for the optimiser state", NULL);
 	r->work = nn_work_create(&r->m, c->batch, r->s->threads, 0, &err);
-	r->infer = nn_infer_create(&r->m, 1);
-	r->scores = malloc(sizeof(float) * (size_t) c->N);
 	r->best = malloc(sizeof(float) * r->m.n_params);
-	if (r->work == NULL || r->infer == NULL || r->scores == NULL || r->best == NULL ||
-		batch_alloc(&r->bb, c, c->batch) != NN_OK || batch_alloc(&r->eb, c, 1) != NN_OK)
+	if (r->work == NULL || r->best == NULL || batch_alloc(&r->bb, c, c->batch) != NN_OK)
 		return fail(r, err ? err : NN_ERR_NOMEM, "could not allocate training workspaces", NULL);
 	res->instances_per_epoch = r->inst.n;
 	res->n_users = r->ds->n_users - 1;
@@ -461,10 +507,7 @@ static void
 teardown(Run *r, int keep_model)
 {
 	nn_work_free(r->work);
-	nn_infer_free(r->infer);
 	batch_free(&r->bb);
-	batch_free(&r->eb);
-	free(r->scores);
 	free(r->best);
 	nn_ds_instances_free(&r->inst);
 	nn_ds_split_free(&r->sp);

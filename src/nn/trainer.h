@@ -110,6 +110,17 @@ extern int	nn_trainer_run(const NnDataset *ds, const NnConfig *cfg,
  */
 extern uint64_t nn_trainer_memory_estimate(const NnDataset *ds, const NnConfig *cfg, int threads);
 
+/*
+ * Evaluate a model on a split with the protocol of §6 (the code the trainer
+ * uses for its stored metrics).  item_map / user_map (NULL = identity) map
+ * the split's dense ids to the model's (0 = unknown to the model: such an
+ * item scores -inf, such a user uses the UNKNOWN row), so a stored model can
+ * be evaluated on data loaded again.  Returns NN_OK or an error code.
+ */
+extern int	nn_evaluate_model(const NnDsSplit *sp, const NnModel *m, const int32_t *item_map,
+							  const int32_t *user_map, const NnEvalOptions *o,
+							  NnEvalReport *rep);
+
 /* Default settings: 1 thread, leave-last-out, exclusion on, no callback. */
 extern void nn_train_settings_default(NnTrainSettings *s);
 

@@ -124,7 +124,7 @@ update_job(int64 job_id, const char *phase, const NnTrainProgress *p, const char
 					  true, 8, argtypes, values, nulls, NULL);
 }
 
-/* Has cnnrec.cancel() been called for the job? (in a transaction) */
+/* Has cnnrec.cancel() been called for the job, or drop_model() deleted it? */
 static bool
 cancel_requested(int64 job_id)
 {
@@ -132,8 +132,8 @@ cancel_requested(int64 job_id)
 	Datum		values[1];
 
 	values[0] = Int64GetDatum(job_id);
-	return CnnrecCatalogExec("SELECT 1 FROM cnnrec.jobs WHERE job_id OPERATOR(pg_catalog.=) $1 "
-							 "AND cancel_requested", false, 1, argtypes, values, NULL, NULL) > 0;
+	return CnnrecCatalogExec("SELECT 1 WHERE NOT EXISTS (SELECT FROM cnnrec.jobs WHERE job_id OPERATOR(pg_catalog.=) $1 "
+							 "AND NOT cancel_requested)", false, 1, argtypes, values, NULL, NULL) > 0;
 }
 
 /* Map pending interrupts and cancel requests to a stop reason (0 = go on). */
@@ -246,20 +246,6 @@ finalize_data(TrainJob *job)
 				(errcode(rc == NN_DS_ENOMEM ? ERRCODE_OUT_OF_MEMORY : ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("could not prepare the training data"),
 				 errdetail("%s", job->ds.errmsg)));
-}
-
-/* Raise the memory-limit error; see train.h. */
-void
-TrainMemoryExceeded(TrainJob *job, uint64 bytes, const char *what)
-{
-	ereport(ERROR,
-			(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
-			 errmsg("training model \"%s\" needs more memory than cnnrec.max_train_memory allows",
-					job->model_name),
-			 errdetail("%s needs about %llu MB; the limit is %llu MB.", what,
-					   (unsigned long long) (bytes >> 20),
-					   (unsigned long long) ((uint64) job->max_memory >> 20)),
-			 errhint("Raise cnnrec.max_train_memory, or reduce the data (option \"kcore\") or the model (options \"d\", \"batch\", \"threads\").")));
 }
 
 /* The math core's lower-case message as a detail sentence. */

@@ -1,6 +1,7 @@
 /*
  * load.c
- *		Read a model's source relation into the math core's dataset.
+ *		Read a model's source relation into the math core's dataset (for the
+ *		training worker and for cnnrec.evaluate()).
  *
  * One query, run with the privileges of the role that called train():
  *
@@ -27,8 +28,8 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 
+#include "load.h"
 #include "seq.h"
-#include "train.h"
 
 #define FETCH_USERS 1000
 
@@ -255,4 +256,18 @@ TrainLoadData(TrainJob *job)
 				(errcode(ERRCODE_DATA_EXCEPTION),
 				 errmsg("source of model \"%s\" has no interactions", job->model_name),
 				 errhint("The source must have rows with non-NULL user, item and time.")));
+}
+
+/* Raise the memory-limit error; see load.h. */
+void
+TrainMemoryExceeded(TrainJob *job, uint64 bytes, const char *what)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+			 errmsg("training model \"%s\" needs more memory than cnnrec.max_train_memory allows",
+					job->model_name),
+			 errdetail("%s needs about %llu MB; the limit is %llu MB.", what,
+					   (unsigned long long) (bytes >> 20),
+					   (unsigned long long) ((uint64) job->max_memory >> 20)),
+			 errhint("Raise cnnrec.max_train_memory, or reduce the data (option \"kcore\") or the model (options \"d\", \"batch\", \"threads\").")));
 }
