@@ -10,7 +10,7 @@ CREATE SEQUENCE public.not_a_table;
 
 -- A definition without a serving index gets a notice with a hint.
 SELECT cnnrec.create_model('shop', 'public.shop_events', 'user_id', 'item_id', 'ts', 'kind',
-						   '{"preset": "tacaser", "d": 32, "epochs": 5}') AS model_id;
+						   '{"preset": "tacaser", "d": 32, "epochs": 5}') > 0 AS ok;
 CREATE INDEX ON public.shop_events (user_id, ts);
 -- Every accepted column type works; the notice names the index to create.
 SELECT cnnrec.create_model('by_rating', 'public.shop_events', 'user_id', 'item_id', 'day', 'rating') > 0 AS ok;
