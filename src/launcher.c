@@ -49,6 +49,7 @@
 #include "utils/guc.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
+#include "utils/snapmgr.h"
 
 #include "catalog.h"
 #include "cnnrec.h"
@@ -135,10 +136,23 @@ check_not_training(const char *name, int64 model_id)
 	(void) LockAcquire(&tag, ExclusiveLock, false, false);
 	CnnrecJobsReconcile(model_id);
 	values[0] = Int64GetDatum(model_id);
-	if (CnnrecCatalogExec("SELECT job_id FROM cnnrec.jobs WHERE model_id OPERATOR(pg_catalog.=) $1 "
-						  "AND status OPERATOR(pg_catalog.=) ANY (ARRAY['queued', 'running']) "
-						  "ORDER BY job_id LIMIT 1",
-						  false, 1, argtypes, values, NULL, &other) > 0)
+	/*
+	 * Look with the latest snapshot: under REPEATABLE READ the transaction
+	 * snapshot predates the lock and would miss a job committed meanwhile.
+	 */
+	SPI_connect();
+	{
+		SPIPlanPtr	plan = SPI_prepare("SELECT job_id FROM cnnrec.jobs WHERE model_id OPERATOR(pg_catalog.=) $1 "
+									   "AND status OPERATOR(pg_catalog.=) ANY (ARRAY['queued', 'running']) "
+									   "ORDER BY job_id LIMIT 1", 1, argtypes);
+		bool		isnull;
+
+		if (SPI_execute_snapshot(plan, values, NULL, GetLatestSnapshot(), InvalidSnapshot,
+								 true, false, 1) == SPI_OK_SELECT && SPI_processed > 0)
+			other = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	}
+	SPI_finish();
+	if (other > 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_IN_USE),
 				 errmsg("model \"%s\" is already being trained by job %lld", name, (long long) other),
@@ -187,11 +201,29 @@ launch_worker(int64 job_id, int threads)
 	memcpy(w.bgw_extra, &args, sizeof(args));
 
 	if (!RegisterDynamicBackgroundWorker(&w, &handle))
+		return NULL;
+	return handle;
+}
+
+/* Raise the no-slot error (after failing the committed job row). */
+static void
+no_worker_slot(int64 job_id, bool atomic)
+{
+	if (!atomic)
+	{
+		Oid			argtypes[1] = {INT8OID};
+		Datum		values[1] = {Int64GetDatum(job_id)};
+
+		CnnrecCatalogExec("UPDATE cnnrec.jobs SET status = 'failed', finished_at = pg_catalog.now(), "
+						  "updated_at = pg_catalog.now(), error = 'could not register background process', "
+						  "error_detail = '{\"sqlstate\": \"53000\"}' WHERE job_id OPERATOR(pg_catalog.=) $1",
+						  true, 1, argtypes, values, NULL, NULL);
+		SPI_commit();
+	}
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
 				 errmsg("could not register background process"),
 				 errhint("You may need to increase max_worker_processes.")));
-	return handle;
 }
 
 /* A column as text, or NULL. */
@@ -224,9 +256,13 @@ read_job(int64 job_id)
 							  "(SELECT v.active FROM cnnrec.model_versions v WHERE v.model_id OPERATOR(pg_catalog.=) j.model_id "
 							  "AND v.version OPERATOR(pg_catalog.=) j.version) "
 							  "FROM cnnrec.jobs j WHERE job_id OPERATOR(pg_catalog.=) $1",
-							  1, argtypes, values, NULL, true, 1) != SPI_OK_SELECT ||
-		SPI_processed != 1)
-		elog(ERROR, "training job %lld disappeared", (long long) job_id);
+							  1, argtypes, values, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read cnnrec.jobs");
+	if (SPI_processed != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("training job %lld no longer exists", (long long) job_id),
+				 errdetail("Its model was dropped while it was being trained.")));
 	tup = SPI_tuptable->vals[0];
 	desc = SPI_tuptable->tupdesc;
 	r.status = get_text(tup, desc, 1);
@@ -247,21 +283,48 @@ read_job(int64 job_id)
 	return r;
 }
 
-/* One NOTICE for a finished epoch. */
-static void
-notice_epoch(int64 job_id, const JobRow *r)
+/* One NOTICE per finished epoch not shown yet (from the job's history);
+ * returns the last epoch shown. */
+static int
+notice_epochs(int64 job_id, int shown)
 {
-	StringInfoData s;
+	Oid			argtypes[2] = {INT8OID, INT4OID};
+	Datum		values[2];
+	uint64		i;
 
-	initStringInfo(&s);
-	appendStringInfo(&s, "epoch %d/%d: loss %.4f", r->epoch, r->epochs, r->loss);
-	if (!isnan(r->valid_ndcg))
-		appendStringInfo(&s, ", valid HR@10 %.4f, NDCG@10 %.4f", r->valid_hr, r->valid_ndcg);
-	if (!isnan(r->inst_per_sec))
-		appendStringInfo(&s, ", %.0f inst/s", r->inst_per_sec);
-	if (r->eta)
-		appendStringInfo(&s, ", ETA %s", r->eta);
-	ereport(NOTICE, (errmsg("training job %lld: %s", (long long) job_id, s.data)));
+	values[0] = Int64GetDatum(job_id);
+	values[1] = Int32GetDatum(shown);
+	if (SPI_execute_with_args("SELECT (h OPERATOR(pg_catalog.->>) 'epoch')::int4, j.epochs, "
+							  "(h OPERATOR(pg_catalog.->>) 'loss')::float8, "
+							  "(h OPERATOR(pg_catalog.->>) 'valid_hr10')::float8, "
+							  "(h OPERATOR(pg_catalog.->>) 'valid_ndcg10')::float8, "
+							  "(h OPERATOR(pg_catalog.->>) 'inst_per_sec')::float8, "
+							  "pg_catalog.make_interval(secs => (h OPERATOR(pg_catalog.->>) 'eta')::float8)::text "
+							  "FROM cnnrec.jobs j, pg_catalog.jsonb_array_elements("
+							  "COALESCE(j.metrics OPERATOR(pg_catalog.->) 'history', '[]'::pg_catalog.jsonb)) h "
+							  "WHERE j.job_id OPERATOR(pg_catalog.=) $1 "
+							  "AND (h OPERATOR(pg_catalog.->>) 'epoch')::int4 OPERATOR(pg_catalog.>) $2 ORDER BY 1",
+							  2, argtypes, values, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read cnnrec.jobs");
+	for (i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		StringInfoData m;
+		char	   *hr = SPI_getvalue(tup, desc, 4);
+
+		initStringInfo(&m);
+		shown = atoi(SPI_getvalue(tup, desc, 1));
+		appendStringInfo(&m, "epoch %d/%s: loss %.4f", shown, SPI_getvalue(tup, desc, 2),
+						 strtod(SPI_getvalue(tup, desc, 3), NULL));
+		if (hr != NULL)
+			appendStringInfo(&m, ", valid HR@10 %.4f, NDCG@10 %.4f", strtod(hr, NULL),
+							 strtod(SPI_getvalue(tup, desc, 5), NULL));
+		appendStringInfo(&m, ", %.0f inst/s, ETA %s", strtod(SPI_getvalue(tup, desc, 6), NULL),
+						 SPI_getvalue(tup, desc, 7));
+		ereport(NOTICE, (errmsg("training job %lld: %s", (long long) job_id, m.data)));
+	}
+	return shown;
 }
 
 /* Re-raise a failed or cancelled job's error in the caller. */
@@ -292,7 +355,7 @@ wait_for_job(int64 job_id, BackgroundWorkerHandle *worker)
 												  "cnnrec train poll",
 												  ALLOCSET_SMALL_SIZES);
 	MemoryContext oldcxt = CurrentMemoryContext;
-	int			last_epoch = -1;
+	int			last_epoch = 0;
 	char		last_phase[16] = "";
 	volatile pid_t worker_pid = 0;
 
@@ -311,13 +374,8 @@ wait_for_job(int64 job_id, BackgroundWorkerHandle *worker)
 			MemoryContextSwitchTo(pollcxt);
 			r = read_job(job_id);
 			MemoryContextSwitchTo(oldcxt);
-			if (r.epoch > last_epoch && r.epoch > 0 && !isnan(r.loss))
-			{
-				notice_epoch(job_id, &r);
-				last_epoch = r.epoch;
-			}
-			else if (r.phase && strcmp(r.phase, last_phase) != 0 &&
-					 strcmp(r.phase, "training") != 0)
+			last_epoch = notice_epochs(job_id, last_epoch);
+			if (r.phase && strcmp(r.phase, last_phase) != 0 && strcmp(r.phase, "training") != 0)
 				ereport(NOTICE, (errmsg("training job %lld: %s", (long long) job_id, r.phase)));
 			strlcpy(last_phase, r.phase ? r.phase : "", sizeof(last_phase));
 			if (strcmp(r.status, JOB_SUCCEEDED) == 0)
@@ -335,6 +393,17 @@ wait_for_job(int64 job_id, BackgroundWorkerHandle *worker)
 			{
 				/* the worker exited; if it left no final status, record one */
 				CnnrecJobsReconcile(0);
+				if (strcmp(r.status, JOB_QUEUED) == 0)
+				{
+					Oid			argtypes[1] = {INT8OID};
+					Datum		values[1] = {Int64GetDatum(job_id)};
+
+					CnnrecCatalogExec("UPDATE cnnrec.jobs SET status = 'failed', finished_at = pg_catalog.now(), "
+									  "updated_at = pg_catalog.now(), "
+									  "error = 'training worker exited before it started the job; see the server log' "
+									  "WHERE job_id OPERATOR(pg_catalog.=) $1 AND status OPERATOR(pg_catalog.=) 'queued'",
+									  true, 1, argtypes, values, NULL, NULL);
+				}
 				handle = NULL;
 				worker_pid = 0;
 				continue;
@@ -434,6 +503,8 @@ cnnrec_train(PG_FUNCTION_ARGS)
 		SPI_commit();
 	}
 	handle = launch_worker(job_id, resolve_threads(&opts));
+	if (handle == NULL)
+		no_worker_slot(job_id, atomic);
 	if (WaitForBackgroundWorkerStartup(handle, &pid) == BGWH_POSTMASTER_DIED)
 		ereport(ERROR,
 				(errcode(ERRCODE_ADMIN_SHUTDOWN),
@@ -465,6 +536,11 @@ cnnrec_cancel(PG_FUNCTION_ARGS)
 
 	CnnrecRequireArg(fcinfo, 0, "job_id");
 	job_id = PG_GETARG_INT64(0);
+	if (RecoveryInProgress())
+		ereport(ERROR,
+				(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
+				 errmsg("cannot cancel a training job during recovery"),
+				 errhint("Training runs on the primary; cancel the job there.")));
 	values[0] = Int64GetDatum(job_id);
 	if (CnnrecCatalogExec("SELECT j.run_as::pg_catalog.oid::pg_catalog.int8 FROM cnnrec.jobs j "
 						  "WHERE j.job_id OPERATOR(pg_catalog.=) $1",
@@ -486,5 +562,14 @@ cnnrec_cancel(PG_FUNCTION_ARGS)
 							 "WHERE job_id OPERATOR(pg_catalog.=) $1 "
 							 "AND status OPERATOR(pg_catalog.=) ANY (ARRAY['queued', 'running'])",
 							 true, 1, argtypes, values, NULL, NULL);
+	if (done > 0 && CnnrecJobWorkerAlive(job_id))
+	{
+		int64		pid = 0;
+
+		(void) CnnrecCatalogExec("SELECT pid::pg_catalog.int8 FROM cnnrec.jobs WHERE job_id OPERATOR(pg_catalog.=) $1",
+								 false, 1, argtypes, values, NULL, &pid);
+		if (pid > 0)
+			kill((pid_t) pid, SIGINT);
+	}
 	PG_RETURN_BOOL(done > 0);
 }

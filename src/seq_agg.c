@@ -51,9 +51,6 @@
 
 #include "common/hashfn.h"
 #include "miscadmin.h"
-#include "utils/builtins.h"
-#include "utils/date.h"
-#include "utils/timestamp.h"
 
 #include "seq.h"
 

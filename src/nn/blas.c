@@ -160,6 +160,105 @@ nn_vmul(size_t n, const float *restrict x, const float *restrict y, float *restr
 		z[i] = x[i] * y[i];
 }
 
+typedef int v4si __attribute__((vector_size(16)));
+
+/* exp of 4 floats: x = n ln2 + r, exp(r) by a degree-7 Cephes
+ * polynomial, times 2^n built in the exponent bits. */
+static inline v4sf
+vexp4(v4sf x)
+{
+	const v4sf	hi = splat4(88.3762626647949f);
+	const v4sf	lo = splat4(-87.3365447504f);
+	v4sf		fx;
+	v4sf		nf;
+	v4sf		r;
+	v4sf		p;
+	v4si		ni;
+	union
+	{
+		v4si		i;
+		v4sf		f;
+	}			pow2n;
+	v4si		isnan_mask = (v4si) (x != x);
+
+	x = (v4sf) (((v4si) (x > hi) & (v4si) hi) | (~(v4si) (x > hi) & (v4si) x));
+	x = (v4sf) (((v4si) (x < lo) & (v4si) lo) | (~(v4si) (x < lo) & (v4si) x));
+	fx = x * splat4(1.44269504088896341f) + splat4(0.5f);
+	ni = __builtin_convertvector(fx, v4si);
+	nf = __builtin_convertvector(ni, v4sf);
+	nf += __builtin_convertvector((v4si) (nf > fx), v4sf);	/* floor */
+	ni = __builtin_convertvector(nf, v4si);
+	r = x - nf * splat4(0.693359375f);
+	r = r - nf * splat4(-2.12194440e-4f);
+	p = splat4(1.9875691500e-4f);
+	p = p * r + splat4(1.3981999507e-3f);
+	p = p * r + splat4(8.3334519073e-3f);
+	p = p * r + splat4(4.1665795894e-2f);
+	p = p * r + splat4(1.6666665459e-1f);
+	p = p * r + splat4(5.0000001201e-1f);
+	p = p * (r * r) + r + splat4(1.0f);
+	pow2n.i = (ni + 127) << 23;
+	p = p * pow2n.f;
+	/* NaN in, NaN out (the clamps above lost it) */
+	return (v4sf) ((isnan_mask & (v4si) splat4(__builtin_nanf(""))) | (~isnan_mask & (v4si) p));
+}
+
+/* out = exp(x - shift), sum in a fixed order; see blas.h. */
+double
+nn_vexp_sum(int n, const float *x, float shift, float *out)
+{
+	v4sf		vs = splat4(shift);
+	double		total = 0.0;
+	int			i = 0;
+
+	while (i + 4 <= n)
+	{
+		v4sf		acc = splat4(0.0f);
+		int			end = (n - i) / 4 > 16 ? i + 64 : i + ((n - i) / 4) * 4;
+
+		for (; i < end; i += 4)
+		{
+			v4sf		e = vexp4(ld4(x + i) - vs);
+
+			st4(out + i, e);
+			acc += e;
+		}
+		total += (double) ((acc[0] + acc[1]) + (acc[2] + acc[3]));
+	}
+	if (i < n)
+	{
+		float		tail[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+		v4sf		e;
+		int			k;
+
+		for (k = 0; i + k < n; k++)
+			tail[k] = x[i + k];
+		e = vexp4(ld4(tail) - vs);
+		for (k = 0; i + k < n; k++)
+		{
+			out[i + k] = e[k];
+			total += e[k];
+		}
+	}
+	return total;
+}
+
+/* Maximum, NaN-propagating. */
+float
+nn_vmax(int n, const float *x)
+{
+	float		m = x[0];
+	int			nan = 0;
+	int			i;
+
+	for (i = 1; i < n; i++)
+	{
+		nan |= x[i] != x[i];
+		m = x[i] > m ? x[i] : m;
+	}
+	return (nan || m != m) ? __builtin_nanf("") : m;
+}
+
 /* Four dot products sharing the vector b: out[r] = a_r . b (each with the
  * same lanes and order as nn_sdot). */
 static void

@@ -57,6 +57,15 @@ extern void nn_vadd3(int n, const float *x, const float *y, const float *z, floa
 /* y1 += x and y2 += x over n floats (y1, y2 distinct). */
 extern void nn_vacc2(int n, const float *x, float *y1, float *y2);
 
+/* out[i] = exp(x[i] - shift) (Cephes-style polynomial, ~1 ulp on
+ * [-87, 88]; arguments below -87.3 give ~1e-38 instead of 0; NaN gives
+ * NaN); returns the sum of the outputs, accumulated in a fixed order
+ * (float blocks of 64 added into a double).  out may alias x. */
+extern double nn_vexp_sum(int n, const float *x, float shift, float *out);
+
+/* Maximum of x[0..n-1] (n >= 1); NaN if any x is NaN. */
+extern float nn_vmax(int n, const float *x);
+
 /* z = x * y elementwise over n floats. */
 extern void nn_vmul(size_t n, const float *x, const float *y, float *z);
 

@@ -11,8 +11,8 @@
  *     negatives from one GEMM against the gathered rows W2C (§5.14);
  *   softmax_full: all N items from one GEMM, column 0 masked.
  * Scalar loss terms are evaluated in double with the stable softplus /
- * sigmoid of §5.6; exponentials over many candidates use expf with sums in
- * double.  Normalisers (1/n_pos, 1/(B K), 1/|Pi|) are batch-global and come
+ * sigmoid of §5.6; the exponentials over many candidates (softmax) use the
+ * vectorised nn_vexp_sum of blas.c (~1 ulp), summed in a fixed order.  Normalisers (1/n_pos, 1/(B K), 1/|Pi|) are batch-global and come
  * from train.c.
  *
  * B1 for the sparse tables is not done here: the W2/b2 row gradients of the
@@ -246,16 +246,13 @@ loss_sampled(const NnModel *m, NnShard *sh, const NnPrep *p)
 				mneg = yn[k];
 			have = 1;
 		}
-		/* e_k = exp(y_k - mneg), in place; excluded ones 0 */
+		/* e_k = exp(y_k - mneg), in place (vectorised); excluded ones 0 */
+		nn_vexp_sum(K, yn, mneg, yn);
 		for (k = 0; k < K; k++)
 		{
 			if (excl[k])
 				yn[k] = 0.0f;
-			else
-			{
-				yn[k] = expf(yn[k] - mneg);
-				sneg += yn[k];
-			}
+			sneg += yn[k];
 		}
 		for (t = 0; t < T; t++)
 		{
@@ -321,15 +318,8 @@ loss_full(const NnModel *m, NnShard *sh, const NnPrep *p)
 			memset(y, 0, sizeof(float) * N);
 			continue;
 		}
-		mx = y[1];
-		for (j = 2; j < N; j++)
-			if (y[j] > mx)
-				mx = y[j];
-		for (j = 1; j < N; j++)
-		{
-			y[j] = expf(y[j] - mx);
-			s += y[j];
-		}
+		mx = nn_vmax(N - 1, y + 1);
+		s = nn_vexp_sum(N - 1, y + 1, mx, y + 1);
 		lse = mx + log(s);
 		loss += wsum * lse * p->inv_pos;
 		/* gy = (sum_t w_t) softmax - sum_t w_t onehot(p_t), / n_pos */

@@ -10,7 +10,8 @@
  *   §5.5 forward F1-F9, §5.7 backward B2-B10 ............ layers.c
  *   §5.6 losses + F10/B1 (output layer) ................. loss.c
  *   §5.8 Adam / lazy Adam, clipping, L2 (B11) ........... adam.c
- *   batch preparation, row slots, threads, step ......... train.c
+ *   batch validation / preparation, user dropout ........ prep.c
+ *   row slots, threads, reduction, step .................. train.c
  *   §5.13 inference: user vectors, scoring .............. model.c
  *   thread pool (own pthreads, pg-engineering.md §6) .... pool.c
  *
@@ -296,9 +297,11 @@ typedef struct NnWork NnWork;
  * cut into n_shards contiguous slices (0 = n_threads), each run forward and
  * backward with its own gradient buffers, then reduced in shard order; the
  * n_threads threads (own pthreads, including the caller) share the shards.
- * Results depend on n_shards only, never on n_threads or timing; with one
- * shard they are bit-for-bit reproducible.  The worker threads block all
- * signals.  Call nn_blas_set_threads(1) when n_threads > 1.
+ * Results depend on n_shards only, never on n_threads or timing, and are
+ * bit-for-bit reproducible for a given n_shards (1 thread, 1 shard is the
+ * reference).  The worker threads block all signals.  With n_threads > 1
+ * this sets OpenBLAS to one thread (nn_blas_set_threads(1)): the shards
+ * call it concurrently, and its own threads do not help at these sizes.
  */
 extern NnWork *nn_work_create(const NnModel *m, int max_batch, int n_threads,
 							  int n_shards, int *err);

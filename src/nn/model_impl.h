@@ -1,7 +1,7 @@
 /*
  * model_impl.h
- *		Internal structures shared by config.c, model.c, layers.c, loss.c,
- *		adam.c and train.c.  Not part of the public API (model.h).
+ *		Internal structures shared by config.c, model.c, prep.c, layers.c,
+ *		loss.c, adam.c and train.c.  Not part of the public API (model.h).
  *
  * Data flow of one training step (train.c):
  *   NnBatch --prep (serial)--> NnPrep: validated, histories packed to the
@@ -46,7 +46,7 @@ nn_rng_for_row(NnRng *r, uint64_t seed, uint64_t tag, uint64_t step, uint64_t ro
 	nn_rng_seed(r, nn_mix64(nn_mix64(seed ^ (tag * 0x9E3779B97F4A7C15ULL)) ^ step), row);
 }
 
-/* Batch after preparation (see train.c). */
+/* Batch after preparation (see prep.c). */
 typedef struct NnPrep
 {
 	int			cap;			/* allocated rows */
@@ -101,8 +101,6 @@ typedef struct NnShard
 	float	   *tmp;			/* [max(M, ny)] scratch */
 	/* backward */
 	float	   *dX;				/* [cap*M*d] */
-	float	   *dZ;				/* like Z: gradient of the im2col rows */
-	float	   *dU;				/* like Uh: delta at the argmax windows */
 	float	   *dC;				/* [cap*Dc] */
 	float	   *dPre;			/* [cap*d] */
 	float	   *dXo;			/* [cap*2d] */
@@ -188,7 +186,7 @@ extern void nn_adam_range(const NnModel *m, const NnWork *w, float *param,
 						  float *am, float *av, const float *grad, size_t n,
 						  float grad_scale, int l2);
 
-/* ---- train.c ------------------------------------------------------- */
+/* ---- prep.c -------------------------------------------------------- */
 extern int	nn_prep_alloc(NnPrep *p, const NnModel *m, int cap, int mode);
 extern void nn_prep_free(NnPrep *p);
 extern int	nn_prep_inputs(const NnModel *m, NnPrep *p, const NnBatch *b,

@@ -197,6 +197,9 @@ typedef struct EvalCtx
 	const int32_t *user_map;
 	float	   *mscores;		/* model-space scores when mapping */
 	float	   *x;
+	NnTrainStopFn stop;
+	void	   *stop_arg;
+	int64_t		scored;
 } EvalCtx;
 
 /* Scoring callback of the evaluation: one user, all items. */
@@ -209,6 +212,8 @@ score_case(void *arg, const NnDsEvalCase *c, float *scores)
 	int32_t		i;
 	int			rc;
 
+	if (e->stop && (++e->scored % 64) == 0 && e->stop(e->stop_arg))
+		return NN_ERR_CANCELLED;
 	if ((rc = batch_fill(e->sp, cfg, &e->eb, &c->inst, 1, 1, &nb)) != NN_OK)
 		return rc;
 	nb.targets = NULL;
@@ -236,10 +241,21 @@ int
 nn_evaluate_model(const NnDsSplit *sp, const NnModel *m, const int32_t *item_map,
 				  const int32_t *user_map, const NnEvalOptions *o, NnEvalReport *rep)
 {
+	return nn_evaluate_model_stoppable(sp, m, item_map, user_map, o, rep, NULL, NULL);
+}
+
+/* Evaluate with a stop check; see trainer.h. */
+int
+nn_evaluate_model_stoppable(const NnDsSplit *sp, const NnModel *m, const int32_t *item_map,
+							const int32_t *user_map, const NnEvalOptions *o, NnEvalReport *rep,
+							NnTrainStopFn stop, void *stop_arg)
+{
 	EvalCtx		e;
 	int			rc = NN_ERR_NOMEM;
 
 	memset(&e, 0, sizeof(e));
+	e.stop = stop;
+	e.stop_arg = stop_arg;
 	e.sp = sp;
 	e.m = m;
 	e.item_map = item_map;
@@ -248,7 +264,10 @@ nn_evaluate_model(const NnDsSplit *sp, const NnModel *m, const int32_t *item_map
 	e.x = malloc(sizeof(float) * 2 * (size_t) m->cfg.d);
 	e.mscores = malloc(sizeof(float) * (size_t) m->cfg.N);
 	if (e.infer && e.x && e.mscores && batch_alloc(&e.eb, &m->cfg, 1) == NN_OK)
-		rc = nn_eval_run(sp, o, score_case, &e, rep) == NN_EVAL_OK ? NN_OK : NN_ERR_BATCH;
+	{
+		rc = nn_eval_run(sp, o, score_case, &e, rep);
+		rc = rc == NN_EVAL_OK ? NN_OK : rc == NN_ERR_CANCELLED ? rc : NN_ERR_BATCH;
+	}
 	nn_infer_free(e.infer);
 	free(e.x);
 	free(e.mscores);
@@ -267,9 +286,16 @@ evaluate(Run *r, int phase, int n_sampled, NnEvalReport *rep)
 	o.exclude_history = r->s->exclude_seen;
 	o.n_sampled = n_sampled;
 	o.seed = r->cfg.seed;
-	if (nn_evaluate_model(&r->sp, &r->m, NULL, NULL, &o, rep) != NN_OK)
-		return fail(r, NN_ERR_BATCH, "evaluation failed", NULL);
-	return NN_OK;
+	switch (nn_evaluate_model_stoppable(&r->sp, &r->m, NULL, NULL, &o, rep,
+										r->s->stop, r->s->progress_arg))
+	{
+		case NN_OK:
+			return NN_OK;
+		case NN_ERR_CANCELLED:
+			return NN_ERR_CANCELLED;
+		default:
+			return fail(r, NN_ERR_BATCH, "evaluation failed", NULL);
+	}
 }
 
 /* Index of cutoff 10 in a metrics object, or -1. */
@@ -321,6 +347,8 @@ run_epoch(Run *r, int epoch, NnTrainProgress *p, double *loss)
 		if ((rc = batch_fill(&r->sp, c, &r->bb, r->inst.v + b * c->batch, rows, c->T, &nb)) != NN_OK ||
 			(rc = batch_negatives(r, &r->bb, rows, epoch, b, &nb)) != NN_OK)
 			return fail(r, rc, "could not build a training batch", NULL);
+		if (r->s->stop && r->s->stop(r->s->progress_arg))
+			return NN_ERR_CANCELLED;
 		rc = nn_train_step(&r->m, r->work, &nb, &l);
 		if (rc == NN_ERR_NONFINITE)
 			return fail(r, rc, "the loss or a gradient became NaN or infinite; the last finite parameters were discarded", NULL);
@@ -347,18 +375,20 @@ run_epoch(Run *r, int epoch, NnTrainProgress *p, double *loss)
 	return NN_OK;
 }
 
-/* Validation after an epoch; updates the best parameters.  Returns 1 if improved. */
+/* Validation after an epoch; updates the best parameters.  Returns 1 if
+ * improved, 0 if not, or a negative error code. */
 static int
 validate(Run *r, NnTrainProgress *p, double *best_ndcg, int epoch, NnTrainResult *res)
 {
 	NnEvalReport rep;
 	NnMetrics	m;
-	int			i;
+	int			i,
+				rc;
 
 	nn_eval_report_init(&rep, NULL, 0);
 	p->phase = NN_TP_VALIDATING;
-	if (evaluate(r, NN_PHASE_VALID, 0, &rep) != NN_OK)
-		return -1;
+	if ((rc = evaluate(r, NN_PHASE_VALID, 0, &rep)) != NN_OK)
+		return rc;
 	nn_eval_metrics(&rep.all, &m);
 	i = k10(&m);
 	p->has_valid = 1;
@@ -410,7 +440,7 @@ train_loop(Run *r, NnTrainResult *res)
 		{
 			rc = validate(r, &p, &best_ndcg, epoch, res);
 			if (rc < 0)
-				return NN_ERR_BATCH;
+				return rc;
 			since_best = rc ? 0 : since_best + 1;
 		}
 		p.loss = loss;
@@ -435,6 +465,7 @@ final_eval(Run *r, NnTrainResult *res)
 	NnEvalReport rep;
 	NnEvalOptions o;
 	NnTrainProgress p;
+	int			rc;
 
 	if (r->s->split != NN_SPLIT_LOO || r->sp.n_eval == 0)
 		return NN_OK;
@@ -448,14 +479,14 @@ final_eval(Run *r, NnTrainResult *res)
 	if (report(r, &p))
 		return NN_ERR_CANCELLED;
 	nn_eval_report_init(&rep, NULL, 0);
-	if (evaluate(r, NN_PHASE_TEST, 0, &rep) != NN_OK)
-		return NN_ERR_BATCH;
+	if ((rc = evaluate(r, NN_PHASE_TEST, 0, &rep)) != NN_OK)
+		return rc;
 	nn_eval_metrics(&rep.all, &res->test);
 	nn_eval_metrics(&rep.fresh, &res->test_fresh);
 	nn_eval_metrics(&rep.repeat, &res->test_repeat);
 	nn_eval_report_init(&rep, NULL, 0);
-	if (evaluate(r, NN_PHASE_TEST, 100, &rep) != NN_OK)
-		return NN_ERR_BATCH;
+	if ((rc = evaluate(r, NN_PHASE_TEST, 100, &rep)) != NN_OK)
+		return rc;
 	nn_eval_metrics(&rep.all, &res->test_sampled100);
 	nn_eval_options_default(&o);
 	o.phase = NN_PHASE_TEST;

@@ -53,6 +53,10 @@ typedef struct NnTrainProgress
 
 typedef int (*NnTrainProgressFn) (void *arg, const NnTrainProgress *p);
 
+/* Cheap check between mini-batches (and every few users while evaluating):
+ * non-zero stops the run with NN_ERR_CANCELLED.  Called on the calling thread. */
+typedef int (*NnTrainStopFn) (void *arg);
+
 typedef struct NnTrainSettings
 {
 	int			threads;		/* >= 1 */
@@ -61,6 +65,7 @@ typedef struct NnTrainSettings
 	double		progress_every_sec; /* within-epoch progress reports; 0 = epoch ends only */
 	NnTrainProgressFn progress; /* may be NULL */
 	void	   *progress_arg;
+	NnTrainStopFn stop;			/* may be NULL; gets progress_arg */
 	int			keep_adam;		/* keep the Adam state in the returned model */
 	int			poison_epoch;	/* testing only: at the start of this epoch set
 								 * one weight to NaN, to exercise divergence
@@ -120,6 +125,12 @@ extern uint64_t nn_trainer_memory_estimate(const NnDataset *ds, const NnConfig *
 extern int	nn_evaluate_model(const NnDsSplit *sp, const NnModel *m, const int32_t *item_map,
 							  const int32_t *user_map, const NnEvalOptions *o,
 							  NnEvalReport *rep);
+
+/* The same with a stop check every 64 users (NULL = none). */
+extern int	nn_evaluate_model_stoppable(const NnDsSplit *sp, const NnModel *m,
+										const int32_t *item_map, const int32_t *user_map,
+										const NnEvalOptions *o, NnEvalReport *rep,
+										NnTrainStopFn stop, void *stop_arg);
 
 /* Default settings: 1 thread, leave-last-out, exclusion on, no callback. */
 extern void nn_train_settings_default(NnTrainSettings *s);

@@ -26,6 +26,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "nn/blas.h"
 #include "nn/blob.h"
@@ -315,6 +316,20 @@ print_help(void)
 
 /* ---- argument parsing ---------------------------------------------- */
 
+/* "a, b, c" of a NULL-terminated choice list (static buffer). */
+static const char *
+choice_list(const char *const *choices)
+{
+	static char buf[256];
+	size_t		n = 0;
+	int			i;
+
+	buf[0] = '\0';
+	for (i = 0; choices[i] != NULL && n < sizeof(buf); i++)
+		n += (size_t) snprintf(buf + n, sizeof(buf) - n, "%s%s", i ? ", " : "", choices[i]);
+	return buf;
+}
+
 /* Parse one value into the field of o. */
 static void
 set_value(Cli *cli, const OptDef *o, const char *v)
@@ -379,7 +394,8 @@ set_value(Cli *cli, const OptDef *o, const char *v)
 					*(int *) field = i;
 					return;
 				}
-			usage_error("option %s: invalid value \"%s\"", dash_name(o->name), v);
+			usage_error("option %s: invalid value \"%s\" (one of: %s)", dash_name(o->name), v,
+						choice_list(o->choices));
 		case K_STR:
 			if (o->choices != NULL)
 			{
@@ -387,7 +403,8 @@ set_value(Cli *cli, const OptDef *o, const char *v)
 					if (strcmp(o->choices[i], v) == 0)
 						break;
 				if (o->choices[i] == NULL)
-					usage_error("option %s: invalid value \"%s\"", dash_name(o->name), v);
+					usage_error("option %s: invalid value \"%s\" (one of: %s)", dash_name(o->name), v,
+								choice_list(o->choices));
 			}
 			if (o->offset == CLI(preset))
 				snprintf(cli->preset, sizeof(cli->preset), "%s", v);
@@ -709,7 +726,7 @@ print_summary(const NnTrainResult *res, int exclude_seen)
 		return;
 	printf("results (leave-last-out, full ranking, history %s, pessimistic ties):\n",
 		   exclude_seen ? "excluded" : "not excluded");
-	print_metrics("validation (best epoch)", &res->valid);
+	print_metrics(res->epochs_run > 0 ? "validation (best epoch)" : "validation", &res->valid);
 	print_metrics("test", &res->test);
 	print_metrics("test, target new to the user", &res->test_fresh);
 	print_metrics("test, target repeated from the history", &res->test_repeat);
@@ -743,7 +760,9 @@ on_progress(void *arg, const NnTrainProgress *p)
 	printf("epoch %3d/%d  loss %.5f  inst/s %8.0f", p->epoch, p->epochs, p->loss, p->inst_per_sec);
 	if (p->has_valid)
 		printf("  valid HR@10 %.4f NDCG@10 %.4f MRR %.4f", p->valid_hr10, p->valid_ndcg10, p->valid_mrr);
-	printf("  best %d  elapsed %.1fs\n", p->best_epoch, p->elapsed_sec);
+	if (p->best_epoch > 0)
+		printf("  best %d", p->best_epoch);
+	printf("  elapsed %.1fs\n", p->elapsed_sec);
 	fflush(stdout);
 	return 0;
 }
@@ -1134,15 +1153,62 @@ evaluate_blob(Cli *cli, int fmt)
 	return 0;
 }
 
+/* OpenBLAS (cblas.h); the tool always links it. */
+extern char *openblas_get_corename(void);
+
+/*
+ * OpenBLAS picks its kernels from the CPU model at load time.  Some virtual
+ * machines report a generic model ("Intel Xeon Processor") and OpenBLAS then
+ * falls back to the SSE3 "Prescott" kernels, which makes training about 40%
+ * slower on an AVX2 / AVX-512 CPU.  If that happened and the user did not
+ * choose a core type, restart once with OPENBLAS_CORETYPE set from the CPU
+ * features (the variable is only read at load time, so setenv alone is not
+ * enough).  CNNREC_TRAIN_REEXEC marks the restarted process.
+ */
+static void
+fix_openblas_core(char **argv)
+{
+	const char *core = openblas_get_corename();
+	const char *want = NULL;
+
+	if (getenv("OPENBLAS_CORETYPE") != NULL || getenv("CNNREC_TRAIN_REEXEC") != NULL ||
+		core == NULL || (strcasecmp(core, "prescott") != 0 && strcasecmp(core, "core2") != 0 &&
+						 strcasecmp(core, "nehalem") != 0 && strcasecmp(core, "sandybridge") != 0))
+		return;
+#if defined(__x86_64__) && defined(__GNUC__)
+	__builtin_cpu_init();
+	if (__builtin_cpu_supports("avx512f"))
+		want = "SkylakeX";
+	else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+		want = "Haswell";
+#endif
+	if (want == NULL)
+		return;
+	setenv("OPENBLAS_CORETYPE", want, 1);
+	setenv("CNNREC_TRAIN_REEXEC", core, 1);
+	fflush(NULL);
+	execv("/proc/self/exe", argv);
+	/* exec failed: carry on with the slow kernels */
+	unsetenv("OPENBLAS_CORETYPE");
+	fprintf(stderr, PROG ": warning: OpenBLAS uses its %s kernels on a CPU with %s; "
+			"set OPENBLAS_CORETYPE=%s for speed\n", core, want, want);
+}
+
 int
 main(int argc, char **argv)
 {
 	Cli			cli;
 	int			explicit[N_OPTS];
 	int			fmt;
+	const char *reexec;
 
 	memset(explicit, 0, sizeof(explicit));
 	parse_args(argc, argv, &cli, explicit);
+	fix_openblas_core(argv);
+	reexec = getenv("CNNREC_TRAIN_REEXEC");
+	if (reexec != NULL && !cli.quiet)
+		printf("note: OpenBLAS detected \"%s\" on this CPU; running with OPENBLAS_CORETYPE=%s\n",
+			   reexec, getenv("OPENBLAS_CORETYPE"));
 	fmt = nn_read_format(cli.format);
 	if (fmt < 0)
 		usage_error("unknown format \"%s\"", cli.format);

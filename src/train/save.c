@@ -250,7 +250,8 @@ TrainSaveVersion(TrainJob *job, const NnModel *model, const NnTrainResult *res)
 	insert_chunks(job->model_id, version, buf, len);
 	free(buf);
 	CnnrecCatalogExec("UPDATE cnnrec.jobs SET status = 'succeeded', phase = 'saving', version = $2, "
-					  "metrics = $3, finished_at = pg_catalog.now(), updated_at = pg_catalog.now(), eta = NULL "
+					  "metrics = $3 OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('history', "
+					  "COALESCE(metrics OPERATOR(pg_catalog.->) 'history', '[]'::pg_catalog.jsonb)), finished_at = pg_catalog.now(), updated_at = pg_catalog.now(), eta = NULL "
 					  "WHERE job_id OPERATOR(pg_catalog.=) $1",
 					  true, 3, (Oid[]) {INT8OID, INT4OID, JSONBOID},
 					  (Datum[]) {Int64GetDatum(job->job_id), values[1], values[13]}, NULL, NULL);

@@ -41,6 +41,7 @@
 #include "storage/lmgr.h"
 #include "storage/proc.h"
 #include "tcop/tcopprot.h"
+#include "lib/stringinfo.h"
 #include "utils/builtins.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
@@ -89,18 +90,25 @@ commit_tx(void)
 	pgstat_report_activity(STATE_IDLE, NULL);
 }
 
-/* Set job columns (phase and progress) in the current transaction. */
+/*
+ * Set job columns (phase and progress) in the current transaction.  metrics
+ * replaces the job's metrics object; history, a JSON array of epoch lines,
+ * is appended to metrics->'history', which the waiting train() reads to
+ * raise exactly one NOTICE per epoch.
+ */
 static void
-update_job(int64 job_id, const char *phase, const NnTrainProgress *p, const char *metrics)
+update_job(int64 job_id, const char *phase, const NnTrainProgress *p, const char *metrics,
+		   const char *history)
 {
-	Oid			argtypes[8] = {INT8OID, TEXTOID, INT4OID, INT4OID, FLOAT8OID, FLOAT8OID, FLOAT8OID, JSONBOID};
-	Datum		values[8];
-	char		nulls[8] = "        ";
+	Oid			argtypes[9] = {INT8OID, TEXTOID, INT4OID, INT4OID, FLOAT8OID, FLOAT8OID, FLOAT8OID,
+	JSONBOID, JSONBOID};
+	Datum		values[9];
+	char		nulls[9] = "         ";
 
 	values[0] = Int64GetDatum(job_id);
 	values[1] = CStringGetTextDatum(phase);
 	if (p == NULL)
-		memset(nulls + 2, 'n', 6);
+		memset(nulls + 2, 'n', 5);
 	else
 	{
 		values[2] = Int32GetDatum(p->epoch_end ? p->epoch : p->epoch - 1);
@@ -108,20 +116,27 @@ update_job(int64 job_id, const char *phase, const NnTrainProgress *p, const char
 		values[4] = Float8GetDatum(p->loss);
 		values[5] = Float8GetDatum(p->inst_per_sec);
 		values[6] = Float8GetDatum(p->eta_sec);
-		if (metrics)
-			values[7] = DirectFunctionCall1(jsonb_in, CStringGetDatum(metrics));
-		else
-			nulls[7] = 'n';
 		if (isnan(p->loss) || isinf(p->loss))
 			nulls[4] = 'n';
 	}
+	if (metrics)
+		values[7] = DirectFunctionCall1(jsonb_in, CStringGetDatum(metrics));
+	else
+		nulls[7] = 'n';
+	if (history)
+		values[8] = DirectFunctionCall1(jsonb_in, CStringGetDatum(history));
+	else
+		nulls[8] = 'n';
 	CnnrecCatalogExec("UPDATE cnnrec.jobs SET phase = $2, updated_at = pg_catalog.now(), "
 					  "epoch = COALESCE($3, epoch), epochs = COALESCE($4, epochs), "
 					  "loss = COALESCE($5, loss), inst_per_sec = COALESCE($6, inst_per_sec), "
 					  "eta = pg_catalog.make_interval(secs => pg_catalog.round($7::pg_catalog.numeric)), "
-					  "metrics = COALESCE($8, metrics) "
+					  "metrics = COALESCE($8, metrics, '{}'::pg_catalog.jsonb) OPERATOR(pg_catalog.||) "
+					  "pg_catalog.jsonb_build_object('history', "
+					  "COALESCE(metrics OPERATOR(pg_catalog.->) 'history', '[]'::pg_catalog.jsonb) "
+					  "OPERATOR(pg_catalog.||) COALESCE($9, '[]'::pg_catalog.jsonb)) "
 					  "WHERE job_id OPERATOR(pg_catalog.=) $1",
-					  true, 8, argtypes, values, nulls, NULL);
+					  true, 9, argtypes, values, nulls, NULL);
 }
 
 /* Has cnnrec.cancel() been called for the job, or drop_model() deleted it? */
@@ -157,23 +172,51 @@ stop_reason(ProgressState *st, bool poll_db)
 	return 0;
 }
 
+/* Stop check of nn_trainer_run, between mini-batches: interrupts at once,
+ * cnnrec.cancel() (a flag in the job row) at most a second late. */
+static int
+on_stop(void *arg)
+{
+	ProgressState *st = (ProgressState *) arg;
+	instr_time	now;
+	bool		poll;
+
+	INSTR_TIME_SET_CURRENT(now);
+	INSTR_TIME_SUBTRACT(now, st->last_cancel_poll);
+	poll = INSTR_TIME_GET_DOUBLE(now) >= CANCEL_POLL_SEC;
+	if (poll)
+		INSTR_TIME_SET_CURRENT(st->last_cancel_poll);
+	st->stop_reason = stop_reason(st, poll);
+	return st->stop_reason != 0;
+}
+
+/* The epoch line appended to the job's history (JSON array of one). */
+static char *
+epoch_line(const NnTrainProgress *p)
+{
+	StringInfoData s;
+
+	initStringInfo(&s);
+	appendStringInfo(&s, "[{\"epoch\": %d, \"loss\": %.6f, \"inst_per_sec\": %.1f, \"eta\": %.0f",
+					 p->epoch, p->loss, p->inst_per_sec, p->eta_sec);
+	if (p->has_valid)
+		appendStringInfo(&s, ", \"valid_hr10\": %.6f, \"valid_ndcg10\": %.6f",
+						 p->valid_hr10, p->valid_ndcg10);
+	appendStringInfoString(&s, "}]");
+	return s.data;
+}
+
 /* Progress callback of nn_trainer_run (this thread, between batches). */
 static int
 on_progress(void *arg, const NnTrainProgress *p)
 {
 	ProgressState *st = (ProgressState *) arg;
-	instr_time	now;
-	bool		poll;
 	char	   *activity;
 	char	   *metrics = NULL;
+	bool		epoch_done = p->epoch_end && p->phase != NN_TP_TESTING;
 	MemoryContext old;
 
-	INSTR_TIME_SET_CURRENT(now);
-	INSTR_TIME_SUBTRACT(now, st->last_cancel_poll);
-	poll = INSTR_TIME_GET_DOUBLE(now) >= CANCEL_POLL_SEC || p->epoch_end;
-	if (poll)
-		INSTR_TIME_SET_CURRENT(st->last_cancel_poll);
-	if ((st->stop_reason = stop_reason(st, poll)) != 0)
+	if ((st->stop_reason = stop_reason(st, false)) != 0)
 		return 1;
 	MemoryContextReset(st->cxt);
 	old = MemoryContextSwitchTo(st->cxt);
@@ -185,7 +228,8 @@ on_progress(void *arg, const NnTrainProgress *p)
 						   "\"best_epoch\": %d}",
 						   p->valid_hr10, p->valid_ndcg10, p->valid_mrr, p->best_epoch);
 	begin_tx(activity);
-	update_job(st->job->job_id, p->phase == NN_TP_TESTING ? "evaluating" : "training", p, metrics);
+	update_job(st->job->job_id, p->phase == NN_TP_TESTING ? "evaluating" : "training", p, metrics,
+			   epoch_done ? epoch_line(p) : NULL);
 	commit_tx();
 	pgstat_report_activity(STATE_RUNNING, activity);
 	MemoryContextSwitchTo(old);
@@ -220,6 +264,7 @@ trainer_settings(TrainJob *job, ProgressState *st, NnTrainSettings *s)
 	s->exclude_seen = job->opts.set.exclude_seen ? 1 : 0;
 	s->progress_every_sec = PROGRESS_EVERY_SEC;
 	s->progress = on_progress;
+	s->stop = on_stop;
 	s->progress_arg = st;
 	s->poison_epoch = job->opts.set.poison_epoch;
 }
@@ -375,14 +420,14 @@ run_job(TrainJob *job)
 	finalize_data(job);
 
 	begin_tx(NULL);
-	update_job(job->job_id, "training", NULL, NULL);
+	update_job(job->job_id, "training", NULL, NULL, NULL);
 	commit_tx();
 	memset(&model, 0, sizeof(model));
 	memset(&res, 0, sizeof(res));
 	run_trainer(job, &model, &res);
 
 	begin_tx(psprintf("cnnrec training job %lld: saving", (long long) job->job_id));
-	update_job(job->job_id, "saving", NULL, NULL);
+	update_job(job->job_id, "saving", NULL, NULL, NULL);
 	version = TrainSaveVersion(job, &model, &res);
 	commit_tx();
 	nn_model_free(&model);

@@ -12,6 +12,12 @@
  *   test/bench/nn_speed            # all shapes, ~2 s per measurement
  *   test/bench/nn_speed 0.5 caser  # 0.5 s per measurement, one shape
  *
+ * Every measurement runs in a fresh child process (the program runs itself
+ * as "nn_speed SECONDS SHAPE MODE").  "per CPU-s" is instances per CPU
+ * second of the whole process (all threads): with 2 own threads it stays
+ * close to the 1-thread figure when the threads add no overhead, so it
+ * shows the parallel efficiency even on a busy machine.
+ *
  * Shapes: caser = d 50, L 5, M 5, T 3, nh 16, nv 4, B 512, N 1700,
  * bce with 3 negatives per instance; tacaser = same with M 50, attention,
  * event and time embeddings, full softmax over N = 1700 items (the preset's
@@ -51,6 +57,16 @@ now(void)
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* CPU seconds used by the whole process (all threads). */
+static double
+cpu_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
 	return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
@@ -117,7 +133,8 @@ make_batches(Bench *bn)
 
 /* Steps per second for one thread setup; returns instances/s. */
 static double
-measure(Bench *bn, int threads, int shards, int blas_threads, double seconds)
+measure(Bench *bn, int threads, int shards, int blas_threads, double seconds,
+		double *per_cpu)
 {
 	NnModel		m;
 	NnWork	   *w;
@@ -126,7 +143,9 @@ measure(Bench *bn, int threads, int shards, int blas_threads, double seconds)
 	double		t;
 	double		loss;
 	double		best = 0.0;
+	double		c0;
 	long		steps = 0;
+	long		s0;
 	int			err;
 
 	if (nn_model_init(&m, &bn->cfg, NULL, msg, sizeof(msg)) != NN_OK)
@@ -147,6 +166,8 @@ measure(Bench *bn, int threads, int shards, int blas_threads, double seconds)
 	for (steps = 0; steps < 3; steps++)
 		nn_train_step(&m, w, &bn->b[steps % NBATCH], &loss);
 	/* best of several 0.2 s windows: robust against other load */
+	c0 = cpu_now();
+	s0 = steps;
 	t0 = now();
 	do
 	{
@@ -167,53 +188,130 @@ measure(Bench *bn, int threads, int shards, int blas_threads, double seconds)
 		if (ws * (double) bn->cfg.batch / t > best)
 			best = ws * (double) bn->cfg.batch / t;
 	} while (now() - t0 < seconds);
+	*per_cpu = (steps - s0) * (double) bn->cfg.batch / (cpu_now() - c0);
 	nn_work_free(w);
 	nn_model_free(&m);
 	return best;
 }
 
-/* One shape: the three thread setups. */
-static void
-run_shape(const char *name, const char *preset, NnLoss loss, double seconds)
+/* Configuration of a named shape. */
+static int
+shape_config(Bench *bn, const char *shape)
+{
+	memset(bn, 0, sizeof(*bn));
+	if (strcmp(shape, "caser") == 0)
+	{
+		nn_config_preset(&bn->cfg, "caser");
+		bn->cfg.loss = NN_LOSS_BCE;
+	}
+	else if (strcmp(shape, "tacaser") == 0)
+	{
+		nn_config_preset(&bn->cfg, "tacaser");
+		bn->cfg.loss = NN_LOSS_SOFTMAX_FULL;
+	}
+	else if (strcmp(shape, "tacaser-sampled") == 0)
+	{
+		nn_config_preset(&bn->cfg, "tacaser");
+		bn->cfg.loss = NN_LOSS_SOFTMAX_SAMPLED;
+	}
+	else if (strcmp(shape, "tacaser-bce") == 0)
+	{
+		nn_config_preset(&bn->cfg, "tacaser");
+		bn->cfg.loss = NN_LOSS_BCE;
+		bn->cfg.negatives = 3;	/* per instance, as in caser */
+	}
+	else
+		return 0;
+	bn->cfg.n_G = 24;
+	nn_config_set_data(&bn->cfg, 1700, 6000, 6);
+	return 1;
+}
+
+/* One measurement in this process: mode 1 = 1 thread, 2 = 2 OpenBLAS
+ * threads (one shard), 3 = 2 own threads (two shards). */
+static double
+run_one(const char *shape, int mode, double seconds, double *per_cpu)
 {
 	Bench		bn;
-	double		one;
-	double		ob;
-	double		own;
+	double		r;
 
-	memset(&bn, 0, sizeof(bn));
-	nn_config_preset(&bn.cfg, preset);
-	bn.cfg.loss = loss;
-	if (loss == NN_LOSS_BCE)
-		bn.cfg.negatives = 3;	/* per instance, as in caser */
-	bn.cfg.n_G = 24;
-	nn_config_set_data(&bn.cfg, 1700, 6000, 6);
+	if (!shape_config(&bn, shape))
+	{
+		fprintf(stderr, "unknown shape %s\n", shape);
+		exit(1);
+	}
 	make_batches(&bn);
-	one = measure(&bn, 1, 1, 1, seconds);
-	ob = measure(&bn, 1, 1, 2, seconds);
-	own = measure(&bn, 2, 2, 1, seconds);
-	printf("%-16s M=%-3d %-16s 1 thread %9.0f/s | 2 OpenBLAS threads %9.0f/s | 2 own threads %9.0f/s (x%.2f)\n",
-		   name, bn.cfg.M, nn_loss_name(bn.cfg.loss), one, ob, own, own / one);
-	fflush(stdout);
+	if (mode == 1)
+		r = measure(&bn, 1, 1, 1, seconds, per_cpu);
+	else if (mode == 2)
+		r = measure(&bn, 1, 1, 2, seconds, per_cpu);
+	else
+		r = measure(&bn, 2, 2, 1, seconds, per_cpu);
 	free(bn.mem_i);
 	free(bn.mem_f);
+	return r;
+}
+
+/* Run one measurement in a fresh process (so that OpenBLAS threads left
+ * spinning by one setup cannot slow down the next); OPENBLAS_NUM_THREADS
+ * is 1 except for the OpenBLAS-threads setup, so no idle pool exists. */
+static double
+spawn_one(const char *self, const char *shape, int mode, double seconds, double *per_cpu)
+{
+	char		cmd[1024];
+	FILE	   *f;
+	double		r = 0.0;
+
+	snprintf(cmd, sizeof(cmd), "OPENBLAS_NUM_THREADS=%d '%s' %g %s %d",
+			 mode == 2 ? 2 : 1, self, seconds, shape, mode);
+	f = popen(cmd, "r");
+	*per_cpu = 0.0;
+	if (f == NULL || fscanf(f, "%lf %lf", &r, per_cpu) != 2)
+		r = 0.0;
+	if (f != NULL)
+		pclose(f);
+	return r;
 }
 
 int
 main(int argc, char **argv)
 {
+	static const char *const shapes[] = {"caser", "tacaser", "tacaser-sampled", "tacaser-bce"};
 	double		seconds = argc > 1 ? atof(argv[1]) : 2.0;
 	const char *only = argc > 2 ? argv[2] : NULL;
+	int			s;
 
-	printf("training instances per second (B = 512, N = 1700, d = 50, L = 5, nh = 16, nv = 4; BLAS kernels: %s)\n",
+	if (argc > 3)
+	{
+		/* child: one measurement, print the rate and the rate per CPU second */
+		double		per_cpu = 0.0;
+		double		r = run_one(argv[2], atoi(argv[3]), seconds, &per_cpu);
+
+		printf("%.0f %.0f\n", r, per_cpu);
+		return 0;
+	}
+	printf("training instances/s, B = 512, N = 1700, d = 50, L = 5, nh = 16, nv = 4; BLAS kernels: %s\n",
 		   nn_blas_core_name());
-	if (only == NULL || strcmp(only, "caser") == 0)
-		run_shape("caser", "caser", NN_LOSS_BCE, seconds);
-	if (only == NULL || strcmp(only, "tacaser") == 0)
-		run_shape("tacaser", "tacaser", NN_LOSS_SOFTMAX_FULL, seconds);
-	if (only == NULL || strcmp(only, "tacaser-sampled") == 0)
-		run_shape("tacaser-sampled", "tacaser", NN_LOSS_SOFTMAX_SAMPLED, seconds);
-	if (only == NULL || strcmp(only, "tacaser-bce") == 0)
-		run_shape("tacaser-bce", "tacaser", NN_LOSS_BCE, seconds);
+	for (s = 0; s < 4; s++)
+	{
+		Bench		bn;
+		double		one;
+		double		ob;
+		double		own;
+		double		c1;
+		double		cb;
+		double		co;
+
+		if (only != NULL && strcmp(only, shapes[s]) != 0)
+			continue;
+		shape_config(&bn, shapes[s]);
+		one = spawn_one(argv[0], shapes[s], 1, seconds, &c1);
+		ob = spawn_one(argv[0], shapes[s], 2, seconds, &cb);
+		own = spawn_one(argv[0], shapes[s], 3, seconds, &co);
+		printf("%-16s %-16s 1 thread %7.0f | 2 OpenBLAS thr %7.0f | 2 own thr %7.0f (x%.2f)"
+			   " | per CPU-s %6.0f %6.0f %6.0f\n",
+			   shapes[s], nn_loss_name(bn.cfg.loss), one, ob, own, own / one, c1, cb, co);
+		fflush(stdout);
+	}
 	return 0;
 }

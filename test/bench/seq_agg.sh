@@ -38,7 +38,7 @@ sql() { "${PSQL[@]}" -c "$1"; }
 settings() {
 	local mode=$1
 	echo "SET jit = off;"
-	[ -n "$WORK_MEM" ] && echo "SET work_mem = '$WORK_MEM';"
+	if [ -n "$WORK_MEM" ]; then echo "SET work_mem = '$WORK_MEM';"; fi
 	if [ "$mode" = serial ]; then
 		echo "SET max_parallel_workers_per_gather = 0;"
 	else
@@ -53,13 +53,29 @@ inner_arr="SELECT user_id, array_agg(item_id ORDER BY ts, item_id, event) AS s F
 timed() { echo "SELECT count(*), sum(cardinality(s)) FROM ($1) q"; }
 checksum() { echo "SELECT md5(string_agg(user_id::text || ':' || s::text, ';' ORDER BY user_id)) FROM ($1) q"; }
 
-# Run one query once; print "milliseconds result".
+# CPU time (user + system, clock ticks) of the backend itself, read from
+# /proc/self/stat on the server; needs Linux and pg_read_file rights.
+CPU_EXPR="(SELECT split_part(s, ' ', 14)::bigint + split_part(s, ' ', 15)::bigint FROM pg_catalog.pg_read_file('/proc/self/stat') AS s)"
+have_cpu=0
+if "${PSQL[@]}" -c "SELECT $CPU_EXPR" >/dev/null 2>&1; then
+	have_cpu=1
+	TICK_MS=$(echo "1000 / $(getconf CLK_TCK 2>/dev/null || echo 100)" | bc)
+fi
+
+# Run one query once; print "wall_ms backend_cpu_ms result".
 run_once() {
-	local mode=$1 query=$2 out ms res
-	out=$({ settings "$mode"; echo '\timing on'; echo "$query;"; } | "${PSQL[@]}")
+	local mode=$1 query=$2 out ms res cpu=n/a
+	out=$({ settings "$mode"
+		if [ "$have_cpu" = 1 ]; then echo "SELECT $CPU_EXPR AS cpu0 \\gset"; fi
+		echo '\timing on'; echo "$query;"; echo '\timing off'
+		if [ "$have_cpu" = 1 ]; then echo "SELECT $CPU_EXPR - :cpu0;"; fi
+	} | "${PSQL[@]}")
 	ms=$(printf '%s\n' "$out" | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' | tail -n 1)
-	res=$(printf '%s\n' "$out" | grep -v '^Time:' | tail -n 1)
-	echo "$ms $res"
+	res=$(printf '%s\n' "$out" | grep -B 1 '^Time:' | head -n 1)
+	if [ "$have_cpu" = 1 ]; then
+		cpu=$(($(printf '%s\n' "$out" | tail -n 1) * TICK_MS))
+	fi
+	echo "$ms $cpu $res"
 }
 
 # One-line plan summary: top aggregate strategy, partial or not, workers.
@@ -79,14 +95,14 @@ echo "== cnnrec sequence_agg benchmark"
 echo "server: $(sql 'SHOW server_version')  cores: $(nproc)  work_mem: ${WORK_MEM:-$(sql 'SHOW work_mem')}  jit: off  max_parallel_workers: $(sql 'SHOW max_parallel_workers')"
 
 have_gen=$(sql "SELECT count(*) FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'cnnrec' AND p.proname = 'generate_events'")
-sql "DROP TABLE IF EXISTS $TABLE"
+"${PSQL[@]}" -c "SET client_min_messages = warning" -c "DROP TABLE IF EXISTS $TABLE"
 start=$(date +%s.%N)
 if [ "$have_gen" != 0 ]; then
 	source_desc="cnnrec.generate_events($USERS, $ITEMS, $PER_USER, 42)"
 	sql "CREATE UNLOGGED TABLE $TABLE AS SELECT user_id, item_id, event, ts FROM cnnrec.generate_events($USERS, $ITEMS, $PER_USER, 42) ORDER BY ts, user_id"
 else
 	# Fallback while cnnrec.generate_events is not installed: hashed ids,
-	# per-user times in order with occasional ties, three event labels.
+	# per-user times in increasing order, three event labels.
 	source_desc="generate_series fallback (cnnrec.generate_events not found)"
 	sql "CREATE UNLOGGED TABLE $TABLE AS
 	     SELECT u AS user_id,
@@ -98,7 +114,7 @@ else
 fi
 sql "VACUUM ANALYZE $TABLE"
 load_s=$(echo "$(date +%s.%N) - $start" | bc)
-echo "data: $source_desc, loaded in ${load_s%.*} s"
+echo "data: $source_desc, loaded in $(printf '%.1f' "$load_s") s"
 echo "      $(sql "SELECT format('%s events, %s users, %s items, table %s', count(*), count(DISTINCT user_id), count(DISTINCT item_id), pg_size_pretty(pg_table_size('$TABLE'))) FROM $TABLE")"
 
 # Same arrays both ways?
@@ -110,34 +126,38 @@ if [ "$sum_seq" != "$sum_arr" ]; then
 	exit 1
 fi
 
-declare -A med best
-printf '\n%-9s %-28s %-40s %s\n' mode query "plan" "runs (ms) -> median"
+declare -A med best cpu
+result=
+printf '\n%-9s %-20s %-48s %s\n' mode query "plan" "wall ms per run -> median (backend CPU ms median)"
 for mode in serial parallel; do
 	for name in sequence_agg array_agg; do
 		[ "$name" = sequence_agg ] && inner=$inner_seq || inner=$inner_arr
 		shape=$(plan_shape "$mode" "$(timed "$inner")")
 		times=()
-		result=
+		cpus=()
 		for ((r = 1; r <= RUNS; r++)); do
-			read -r ms res < <(run_once "$mode" "$(timed "$inner")")
+			read -r ms c res < <(run_once "$mode" "$(timed "$inner")")
 			times+=("$ms")
+			cpus+=("$c")
 			if [ -n "$result" ] && [ "$res" != "$result" ]; then
-				echo "result changed between runs: $result vs $res" >&2
+				echo "different results: $result vs $res" >&2
 				exit 1
 			fi
 			result=$res
 		done
-		m=$(median "${times[@]}")
-		med[$mode,$name]=$m
+		med[$mode,$name]=$(median "${times[@]}")
 		best[$mode,$name]=$(minimum "${times[@]}")
+		cpu[$mode,$name]=$(median "${cpus[@]}")
 		label=$name
 		[ "$name" = array_agg ] && label="array_agg ORDER BY"
-		printf '%-9s %-28s %-40s %s -> %s   [%s]\n' "$mode" "$label" "$shape" "${times[*]}" "$m" "$result"
+		printf '%-9s %-20s %-48s %s -> %.0f (%s)\n' "$mode" "$label" "$shape" \
+			"$(printf '%.0f ' "${times[@]}")" "${med[$mode,$name]}" "${cpu[$mode,$name]}"
 	done
 done
+echo "every run of every query returned (users, events) = ($result)"
 
 echo
-printf '%-9s %14s %20s %9s   %s\n' mode "sequence_agg" "array_agg ORDER BY" "speed-up" "(medians; best-of-$RUNS in brackets)"
+printf '%-9s %14s %20s %9s   %s\n' mode "sequence_agg" "array_agg ORDER BY" "speed-up" "(wall medians; best-of-$RUNS in brackets)"
 for mode in serial parallel; do
 	printf '%-9s %11.0f ms %17.0f ms %8.2fx   [%.0f ms vs %.0f ms: %.2fx]\n' "$mode" \
 		"${med[$mode,sequence_agg]}" "${med[$mode,array_agg]}" \
@@ -145,6 +165,11 @@ for mode in serial parallel; do
 		"${best[$mode,sequence_agg]}" "${best[$mode,array_agg]}" \
 		"$(echo "${best[$mode,array_agg]} / ${best[$mode,sequence_agg]}" | bc -l)"
 done
+if [ "$have_cpu" = 1 ]; then
+	printf 'serial backend CPU: sequence_agg %s ms, array_agg ORDER BY %s ms, speed-up %.2fx\n' \
+		"${cpu[serial,sequence_agg]}" "${cpu[serial,array_agg]}" \
+		"$(echo "${cpu[serial,array_agg]} / ${cpu[serial,sequence_agg]}" | bc -l)"
+fi
 printf 'sequence_agg parallel vs serial: %.2fx (median)\n' \
 	"$(echo "${med[serial,sequence_agg]} / ${med[parallel,sequence_agg]}" | bc -l)"
 echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo n/a)"

@@ -528,7 +528,7 @@ hostile_headers(const uint8_t *blob, size_t n, int has_adam)
 	expect_patch("n_tensors 1000", blob, n, OFF_NTENSORS, 4, 1000, NULL, 1, NN_BLOB_EHEADER);
 	expect_patch("n_tensors negative", blob, n, OFF_NTENSORS, 4, (uint32_t) -1, NULL, 1, NN_BLOB_EHEADER);
 	expect_patch("n_params 2^62", blob, n, OFF_NPARAMS, 8, 1ULL << 62, NULL, 1, NN_BLOB_EHEADER);
-	expect_patch("n_params - 1", blob, n, OFF_NPARAMS, 8, 0, NULL, 1, NN_BLOB_EHEADER);
+	expect_patch("n_params 0", blob, n, OFF_NPARAMS, 8, 0, NULL, 1, NN_BLOB_EHEADER);
 	expect_patch("label bytes 2^64-1", blob, n, OFF_LABELBYTES, 8, UINT64_MAX, NULL, 1, NN_BLOB_EHEADER);
 	expect_patch("Adam t negative", blob, n, OFF_ADAMT, 8, (uint64_t) -1, NULL, 1, NN_BLOB_EHEADER);
 

@@ -627,6 +627,7 @@ test_determinism(void)
 	{
 		float	   *a;
 		float	   *b;
+		float	   *run_keep;
 		size_t		n;
 
 		tiny_config(&c, "tacaser", losses[l]);
@@ -647,6 +648,19 @@ test_determinism(void)
 		   "%s: 2 shards on 1 thread == 2 shards on 2 threads (bitwise)", nn_loss_name(c.loss));
 		free(a);
 		free(b);
+		a = run_copy(&c, 1, 3, 12);
+		b = run_copy(&c, 2, 3, 12);
+		ok(memcmp(a, b, sizeof(float) * n) == 0,
+		   "%s: 3 shards on 1 thread == 3 shards on 2 threads (bitwise)", nn_loss_name(c.loss));
+		free(a);
+		free(b);
+		b = run_copy(&c, 1, 1, 12);
+		run_keep = run_copy(&c, 2, 2, 12);
+		ok(max_abs_diff(b, run_keep, n / 3) < 1e-3,
+		   "%s: 1 shard vs 2 shards: parameters agree to rounding (%.2g)", nn_loss_name(c.loss),
+		   max_abs_diff(b, run_keep, n / 3));
+		free(b);
+		free(run_keep);
 	}
 }
 
