@@ -334,7 +334,9 @@ extern double nn_work_grad_norm(const NnWork *w);
 /* ---- inference (§5.13) --------------------------------------------- */
 typedef struct NnInfer NnInfer;
 
-/* Forward-only workspace for up to max_rows instances per call. */
+/* Forward-only workspace for up to max_rows instances per call (larger
+ * inputs are processed in chunks).  Inference only reads the model, so
+ * threads may share a model, each with its own NnInfer. */
 extern NnInfer *nn_infer_create(const NnModel *m, int max_rows);
 extern void nn_infer_free(NnInfer *w);
 

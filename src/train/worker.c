@@ -456,6 +456,20 @@ record_failure(int64 job_id)
 	ThrowErrorData(edata);
 }
 
+/* Log a hint when OpenBLAS fell back to its generic kernels. */
+static void
+check_blas_kernels(void)
+{
+	const char *core = nn_blas_core_name();
+
+	if (core != NULL && getenv("OPENBLAS_CORETYPE") == NULL &&
+		(pg_strcasecmp(core, "prescott") == 0 || pg_strcasecmp(core, "core2") == 0 ||
+		 pg_strcasecmp(core, "nehalem") == 0))
+		ereport(LOG,
+				(errmsg("cnnrec training uses OpenBLAS's generic \"%s\" kernels", core),
+				 errhint("On a CPU with AVX2 or AVX-512 set OPENBLAS_CORETYPE=Haswell or SkylakeX in the server's environment (for example /etc/postgresql/15/main/environment) for several times faster training.")));
+}
+
 /* Background worker main; see the file comment. */
 void
 cnnrec_train_main(Datum arg)
@@ -478,6 +492,7 @@ cnnrec_train_main(Datum arg)
 	job.threads = args.threads;
 	job.max_memory = args.max_memory;
 	nn_blas_set_threads(1);		/* parallelism comes from our own threads */
+	check_blas_kernels();
 
 	begin_tx(NULL);
 	CnnrecJobLockTag(&tag, job.job_id);

@@ -326,6 +326,333 @@ test_padding(void)
 	nn_model_free(&m100);
 }
 
+/* ---- reference forward (§5.5 literally, double precision) ---------- */
+
+static double
+ref_act(NnAct a, double x)
+{
+	switch (a)
+	{
+		case NN_ACT_RELU:
+			return x > 0 ? x : 0;
+		case NN_ACT_SIGMOID:
+			return 1.0 / (1.0 + exp(-x));
+		case NN_ACT_TANH:
+			return tanh(x);
+		default:
+			return x;
+	}
+}
+
+/* x = [z; P[u]] of row b, written straight from the spec's formulas. */
+static void
+ref_user_vector(const NnModel *m, const NnBatch *in, int b, double *x)
+{
+	const NnConfig *c = &m->cfg;
+	int			M = c->M, L = c->L, d = c->d, n = 0;
+	int			l, j, k, h, t, r, i;
+	int32_t		s[256], e[256], g[256];
+	double		dt[256];
+	double		X[256][64];
+	double		cvec[1024];
+	int			pos = 0;
+	int32_t		u = in->user[b];
+
+	/* pack the valid events to the right (holes dropped), left-pad */
+	for (l = M - 1; l >= 0; l--)
+		if (in->items[(size_t) b * M + l] != 0)
+		{
+			int			dst = M - 1 - n++;
+
+			s[dst] = in->items[(size_t) b * M + l];
+			e[dst] = in->events ? in->events[(size_t) b * M + l] : 0;
+			g[dst] = in->tbucket ? in->tbucket[(size_t) b * M + l] : 0;
+			dt[dst] = in->tdelta ? in->tdelta[(size_t) b * M + l] : 0;
+		}
+	/* F1 */
+	for (l = 0; l < M; l++)
+		for (j = 0; j < d; j++)
+			X[l][j] = l < M - n ? 0.0 :
+				m->Q[(size_t) s[l] * d + j] + (m->A ? m->A[(size_t) e[l] * d + j] : 0.0) +
+				(m->G ? m->G[(size_t) g[l] * d + j] : 0.0);
+	/* F3: vertical, filter-major */
+	if (c->use_vertical)
+		for (k = 0; k < c->nv; k++)
+			for (j = 0; j < d; j++)
+			{
+				double		v = m->cv[k];
+
+				for (r = 0; r < L; r++)
+					v += m->Wv[k * L + r] * X[M - L + r][j];
+				cvec[pos++] = v;
+			}
+	/* F4: horizontal, height order, masked max */
+	if (c->use_horizontal)
+		for (h = 1; h <= L; h++)
+			for (k = 0; k < c->nh; k++)
+			{
+				int			f = c->conv_mask_windows ? L - (n < L ? n : L) : 0;
+				double		best = 0.0;
+				int			any = 0;
+
+				for (t = f; t <= L - h; t++)
+				{
+					double		v = m->ch[h - 1][k];
+
+					for (i = 0; i < h * d; i++)
+						v += m->F[h - 1][(size_t) k * h * d + i] * X[M - L + t + i / d][i % d];
+					v = ref_act(c->act_conv, v);
+					if (!any || v > best)
+						best = v;
+					any = 1;
+				}
+				cvec[pos++] = any ? best : 0.0;
+			}
+	/* F5: attention */
+	if (c->use_attention)
+	{
+		double		q[64], rr[64], sc[256], a[64], mx = -1e300, sum = 0.0;
+
+		for (j = 0; j < d; j++)
+			q[j] = m->P[(size_t) u * d + j] + (n > 0 ? X[M - 1][j] : 0.0);
+		for (j = 0; j < d; j++)
+		{
+			rr[j] = 0.0;
+			for (i = 0; i < d; i++)
+				rr[j] += m->WK[i * d + j] * q[i];
+		}
+		for (j = 0; j < d; j++)
+			a[j] = 0.0;
+		for (l = M - n; l < M; l++)
+		{
+			double		v = 0.0;
+
+			for (j = 0; j < d; j++)
+				v += X[l][j] * rr[j];
+			v /= sqrt((double) d);
+			if (c->time_mode == NN_TIME_BUCKET)
+				v += m->beta[g[l]];
+			else if (c->time_mode == NN_TIME_DECAY)
+				v -= log1p(exp(m->theta[0])) * log1p(dt[l] / 3600.0);
+			sc[l] = v;
+			mx = fmax(mx, v);
+		}
+		for (l = M - n; l < M; l++)
+			sum += exp(sc[l] - mx);
+		for (l = M - n; l < M; l++)
+			for (j = 0; j < d; j++)
+				a[j] += exp(sc[l] - mx) / sum * X[l][j];
+		for (j = 0; j < d; j++)
+			cvec[pos++] = a[j];
+	}
+	/* F8, F9 */
+	for (j = 0; j < d; j++)
+	{
+		double		v = m->b1[j];
+
+		for (i = 0; i < pos; i++)
+			v += m->W1[(size_t) j * pos + i] * cvec[i];
+		x[j] = ref_act(c->act_fc, v);
+		x[d + j] = m->P[(size_t) u * d + j];
+	}
+}
+
+/* y = W2[id] . x + b2[id] in double. */
+static double
+ref_score(const NnModel *m, const double *x, int32_t id)
+{
+	double		y = m->b2[id];
+	int			k;
+
+	for (k = 0; k < 2 * m->cfg.d; k++)
+		y += m->W2[(size_t) id * 2 * m->cfg.d + k] * x[k];
+	return y;
+}
+
+/* nn_user_vector and nn_score_all against the reference forward. */
+static void
+test_forward_reference(void)
+{
+	static const char *const presets[] = {"tacaser", "caser", "tacaser"};
+	int			p;
+
+	for (p = 0; p < 3; p++)
+	{
+		NnConfig	c;
+		NnModel		m;
+		TBatch		tb;
+		int			b;
+		double		worst = 0.0;
+		double		worst_s = 0.0;
+
+		nn_config_preset(&c, presets[p]);
+		c.d = 12;
+		c.L = 4;
+		c.M = p == 1 ? 4 : 9;
+		c.nh = 3;
+		c.nv = 2;
+		c.n_G = 10;
+		if (p == 2)
+		{
+			c.time_mode = NN_TIME_DECAY;
+			c.act_conv = NN_ACT_TANH;
+			c.act_fc = NN_ACT_SIGMOID;
+		}
+		nn_config_set_data(&c, 40, 5, 4);
+		make_model(&m, &c);
+		if (m.theta)
+			m.theta[0] = 0.3f;
+		for (b = 0; b < c.N; b++)
+			m.b2[b] = 0.01f * b;
+		tb_make(&tb, &c, 7, 100 + p, 0);
+		for (b = 0; b < 7; b++)
+		{
+			float		x[64];
+			float		scores[64];
+			double		xr[64];
+			int			j;
+
+			nn_user_vector(&m, NULL, &tb.b, b, x, NULL);
+			ref_user_vector(&m, &tb.b, b, xr);
+			for (j = 0; j < 2 * c.d; j++)
+				worst = fmax(worst, fabs(x[j] - xr[j]));
+			nn_score_all(&m, x, scores);
+			for (j = 1; j < c.N; j++)
+			{
+				double		ref = m.b2[j];
+				int			k;
+
+				for (k = 0; k < 2 * c.d; k++)
+					ref += m.W2[(size_t) j * 2 * c.d + k] * xr[k];
+				worst_s = fmax(worst_s, fabs(scores[j] - ref));
+			}
+		}
+		ok(worst < 1e-5 && worst_s < 1e-5,
+		   "%s%s: user vectors and scores match the reference forward (%.2g, %.2g)",
+		   presets[p], p == 2 ? " decay/tanh/sigmoid" : "", worst, worst_s);
+		tb_free(&tb);
+		nn_model_free(&m);
+	}
+}
+
+/* The losses of §5.6 computed literally from reference scores. */
+static void
+test_loss_reference(void)
+{
+	static const NnLoss losses[] = {NN_LOSS_BCE, NN_LOSS_BCE_PER_TARGET, NN_LOSS_BPR,
+	NN_LOSS_SOFTMAX_SAMPLED, NN_LOSS_SOFTMAX_FULL};
+	int			li;
+
+	for (li = 0; li < 5; li++)
+	{
+		NnConfig	c;
+		NnModel		m;
+		NnWork	   *w;
+		TBatch		tb;
+		int			B = 5;
+		int			T;
+		int			K;
+		int			b;
+		int			t;
+		int			j;
+		int			err;
+		double		got;
+		double		want = 0.0;
+		double		npos = 0.0;
+		double		pairs = 0.0;
+		double		x[5][16];
+
+		tiny_config(&c, "tacaser", losses[li]);
+		c.use_target_weights = 1;
+		c.target_weights[1] = 0.5f;
+		c.target_weights[2] = 3.0f;
+		make_model(&m, &c);
+		for (j = 0; j < c.N; j++)
+			m.b2[j] = 0.3f * (j % 3) - 0.2f;
+		T = c.T;
+		K = c.negatives;
+		tb_make(&tb, &c, B, 31 + li, 3);
+		w = nn_work_create(&m, B, 1, 1, &err);
+		nn_forward_loss(&m, w, &tb.b, &got);
+		for (b = 0; b < B; b++)
+			ref_user_vector(&m, &tb.b, b, x[b]);
+#define Y(b, id) (ref_score(&m, x[b], id))
+		for (b = 0; b < B; b++)
+			for (t = 0; t < T; t++)
+				if (tb.targets[b * T + t])
+				{
+					npos += 1;
+					if (losses[li] == NN_LOSS_BPR)
+						pairs += K;
+				}
+		for (b = 0; b < B; b++)
+		{
+			for (t = 0; t < T; t++)
+			{
+				int32_t		p = tb.targets[b * T + t];
+				double		wt = c.target_weights[tb.target_events[b * T + t]];
+				double		yp;
+
+				if (p == 0)
+					continue;
+				yp = Y(b, p);
+				switch (losses[li])
+				{
+					case NN_LOSS_BCE:
+					case NN_LOSS_BCE_PER_TARGET:
+						want += wt * log1p(exp(-yp)) / npos;
+						if (losses[li] == NN_LOSS_BCE_PER_TARGET)
+							for (j = 0; j < K; j++)
+								want += log1p(exp(Y(b, tb.neg[(b * T + t) * K + j]))) / (npos * K);
+						break;
+					case NN_LOSS_BPR:
+						for (j = 0; j < K; j++)
+							want += wt * log1p(exp(-(yp - Y(b, tb.neg[b * K + j])))) / pairs;
+						break;
+					case NN_LOSS_SOFTMAX_SAMPLED:
+						{
+							double		z = exp(yp - tb.logq[p]);
+							int			k;
+
+							for (k = 0; k < K; k++)
+							{
+								int32_t		n = tb.shared[k];
+								int			hit = 0;
+								int			tt;
+
+								for (tt = 0; tt < T; tt++)
+									hit |= tb.targets[b * T + tt] == n;
+								if (!hit)
+									z += exp(Y(b, n) - tb.logq[n]);
+							}
+							want += wt * (-(yp - tb.logq[p]) + log(z)) / npos;
+						}
+						break;
+					default:
+						{
+							double		z = 0.0;
+							int			i;
+
+							for (i = 1; i < c.N; i++)
+								z += exp(Y(b, i));
+							want += wt * (-yp + log(z)) / npos;
+						}
+						break;
+				}
+			}
+			if (losses[li] == NN_LOSS_BCE)
+				for (j = 0; j < K; j++)
+					want += log1p(exp(Y(b, tb.neg[b * K + j]))) / ((double) B * K);
+		}
+#undef Y
+		ok(fabs(got - want) < 1e-5 * (1 + fabs(want)), "%s loss = spec formula (%.6f vs %.6f)",
+		   nn_loss_name(c.loss), got, want);
+		nn_work_free(w);
+		tb_free(&tb);
+		nn_model_free(&m);
+	}
+}
+
 /* ---- serving: loops vs BLAS ---------------------------------------- */
 
 static void
@@ -961,6 +1288,8 @@ main(void)
 	test_time();
 	test_layout();
 	test_padding();
+	test_forward_reference();
+	test_loss_reference();
 	test_blas();
 	test_scoring();
 	test_pad_rows();
