@@ -76,8 +76,6 @@ release_model(void *arg)
 	nn_blob_free(&m->blob);
 	if (m->history_plan)
 		SPI_freeplan(m->history_plan);
-	if (m->seen_plan)
-		SPI_freeplan(m->seen_plan);
 }
 
 /* Drop cached entry i. */
@@ -304,7 +302,7 @@ keep_plan(const char *sql, int nargs, Oid *argtypes)
 	return plan;
 }
 
-/* The two history plans of a model (run with the caller's privileges). */
+/* The history plan of a model (run with the caller's privileges). */
 static void
 prepare_plans(ServingModel *m)
 {
@@ -320,7 +318,8 @@ prepare_plans(ServingModel *m)
 	Oid			argtypes[2] = {INT8OID, INT4OID};
 
 	SPI_connect();
-	/* the newest events first, ties broken as sequence_agg orders them */
+	/* the newest events first, ties broken as sequence_agg orders them;
+	 * LIMIT NULL reads them all (for exclude_seen) */
 	m->history_plan = keep_plan(psprintf("SELECT %s::pg_catalog.int8, %s%s, %s%s FROM %s "
 										 "WHERE %s OPERATOR(pg_catalog.=) $1 AND %s IS NOT NULL AND %s IS NOT NULL "
 										 "ORDER BY %s DESC, %s DESC, %s DESC NULLS FIRST LIMIT $2",
@@ -328,10 +327,6 @@ prepare_plans(ServingModel *m)
 										 e, !m->event_column ? "" : text_events ? "::pg_catalog.text" : "::pg_catalog.int8",
 										 rel, u, i, t, t, i, e),
 								2, argtypes);
-	m->seen_plan = keep_plan(psprintf("SELECT DISTINCT %s::pg_catalog.int8 FROM %s "
-									  "WHERE %s OPERATOR(pg_catalog.=) $1 AND %s IS NOT NULL",
-									  i, rel, u, i),
-							 1, argtypes);
 	SPI_finish();
 }
 

@@ -33,9 +33,8 @@ typedef struct ServingModel
 	Oid			event_type;		/* base type of the event column */
 	bool		exclude_seen_default;	/* the model's exclude_seen option */
 
-	/* saved plans: the user's newest events, and every item the user touched */
+	/* saved plan: the user's events, newest first */
 	SPIPlanPtr	history_plan;
-	SPIPlanPtr	seen_plan;
 
 	/* scoring workspace */
 	void	   *infer;			/* NnInfer */

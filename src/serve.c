@@ -149,17 +149,53 @@ instance_push_oldest(Instance *in, const ServingModel *m, int64 item, int64 t, i
 	return true;
 }
 
-/* Fill in from the user's newest events in the source (saved plan). */
+/* qsort comparator for int32. */
+static int
+cmp_int32(const void *a, const void *b)
+{
+	int32		x = *(const int32 *) a,
+				y = *(const int32 *) b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Sort ids[0..n) and drop duplicates; returns the new count. */
+static int64
+sort_unique(int32 *ids, int64 n)
+{
+	int64		i,
+				w = 0;
+
+	qsort(ids, n, sizeof(int32), cmp_int32);
+	for (i = 0; i < n; i++)
+		if (w == 0 || ids[w - 1] != ids[i])
+			ids[w++] = ids[i];
+	return w;
+}
+
+/*
+ * Fill in from the user's newest events in the source (one saved-plan query,
+ * newest first).  With seen != NULL every event of the user is read and
+ * *seen gets the sorted dense ids of all the items the user ever touched
+ * (for exclude_seen); otherwise only enough rows for the window are read.
+ */
 static void
-instance_from_source(Instance *in, ServingModel *m, int64 user_id)
+instance_from_source(Instance *in, ServingModel *m, int64 user_id, int32 **seen, int64 *n_seen)
 {
 	Datum		values[2];
+	char		nulls[2] = {' ', seen ? 'n' : ' '};
 	uint64		i;
+	bool		window_full = false;
 
 	values[0] = Int64GetDatum(user_id);
 	values[1] = Int32GetDatum(in->M * 2);	/* room for unknown items */
-	if (SPI_execute_plan(m->history_plan, values, NULL, true, 0) != SPI_OK_SELECT)
+	if (SPI_execute_plan(m->history_plan, values, nulls, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the history of user " INT64_FORMAT, user_id);
+	if (seen)
+	{
+		*seen = palloc(sizeof(int32) * (SPI_processed + 1));
+		*n_seen = 0;
+	}
 	for (i = 0; i < SPI_processed; i++)
 	{
 		HeapTuple	tup = SPI_tuptable->vals[i];
@@ -168,12 +204,26 @@ instance_from_source(Instance *in, ServingModel *m, int64 user_id)
 					n2,
 					n3;
 		int64		item = DatumGetInt64(SPI_getbinval(tup, desc, 1, &n1));
-		int64		t = time_seconds(m, SPI_getbinval(tup, desc, 2, &n2));
-		Datum		ev = SPI_getbinval(tup, desc, 3, &n3);
 
-		if (!instance_push_oldest(in, m, item, t, event_id(m, ev, n3)))
+		if (seen)
+		{
+			int32		id = nn_blob_item_id(&m->blob.maps, item);
+
+			if (id > 0)
+				(*seen)[(*n_seen)++] = id;
+		}
+		if (!window_full)
+		{
+			int64		t = time_seconds(m, SPI_getbinval(tup, desc, 2, &n2));
+			Datum		ev = SPI_getbinval(tup, desc, 3, &n3);
+
+			window_full = !instance_push_oldest(in, m, item, t, event_id(m, ev, n3));
+		}
+		else if (!seen)
 			break;
 	}
+	if (seen)
+		*n_seen = sort_unique(*seen, *n_seen);
 	SPI_freetuptable(SPI_tuptable);
 }
 
@@ -204,45 +254,6 @@ score_instance(ServingModel *m, Instance *in, float *alpha)
 				(errcode(ERRCODE_INTERNAL_ERROR),
 				 errmsg("could not score model \"%s\": %s", m->name, nn_strerror(rc))));
 	nn_score_all(model, x, m->scores);
-}
-
-/* qsort comparator for int32. */
-static int
-cmp_int32(const void *a, const void *b)
-{
-	int32		x = *(const int32 *) a,
-				y = *(const int32 *) b;
-
-	return x < y ? -1 : x > y;
-}
-
-/* Sorted unique dense ids of every item the user ever touched. */
-static int32 *
-seen_items(ServingModel *m, int64 user_id, int64 *n_out)
-{
-	Datum		values[1];
-	int32	   *ids;
-	int64		n = 0;
-	uint64		i;
-
-	values[0] = Int64GetDatum(user_id);
-	if (SPI_execute_plan(m->seen_plan, values, NULL, true, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not read the items of user " INT64_FORMAT, user_id);
-	ids = palloc(sizeof(int32) * (SPI_processed + 1));
-	for (i = 0; i < SPI_processed; i++)
-	{
-		bool		isnull;
-		int32		id = nn_blob_item_id(&m->blob.maps,
-										 DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i],
-																	 SPI_tuptable->tupdesc, 1, &isnull)));
-
-		if (id > 0)
-			ids[n++] = id;
-	}
-	SPI_freetuptable(SPI_tuptable);
-	qsort(ids, n, sizeof(int32), cmp_int32);
-	*n_out = n;
-	return ids;
 }
 
 /* Dense ids of a bigint[] of external item ids (unknown and NULL skipped). */
@@ -324,11 +335,12 @@ cnnrec_recommend(PG_FUNCTION_ARGS)
 	SPI_connect();
 	instance_init(&in, m);
 	in.user = nn_blob_user_id(&m->blob.maps, user_id);
-	instance_from_source(&in, m, user_id);
+	if (exclude_seen)
+		instance_from_source(&in, m, user_id, (int32 **) &filter.exclude, &filter.n_exclude);
+	else
+		instance_from_source(&in, m, user_id, NULL, NULL);
 	if (!in.clock && in.n > 0)
 		in.tref = in.times[in.M - 1];
-	if (exclude_seen)
-		filter.exclude = seen_items(m, user_id, &filter.n_exclude);
 	SPI_finish();
 
 	if (!PG_ARGISNULL(4))
@@ -554,10 +566,9 @@ cnnrec_explain_recommendation(PG_FUNCTION_ARGS)
 	SPI_connect();
 	instance_init(&in, m);
 	in.user = nn_blob_user_id(&m->blob.maps, user_id);
-	instance_from_source(&in, m, user_id);
+	instance_from_source(&in, m, user_id, &excl, &n_excl);
 	if (!in.clock && in.n > 0)
 		in.tref = in.times[in.M - 1];
-	excl = seen_items(m, user_id, &n_excl);
 	SPI_finish();
 	alpha = palloc0(sizeof(float) * in.M);
 	score_instance(m, &in, alpha);
@@ -699,10 +710,7 @@ all_add_user(AllState *st, int64 user, Seq *seq)
 	}
 	if (!in.clock && in.n > 0)
 		in.tref = in.times[M - 1];
-	qsort(seen, n_seen, sizeof(int32), cmp_int32);
-	for (i = 0; i < n_seen; i++)
-		if (w == 0 || seen[w - 1] != seen[i])
-			seen[w++] = seen[i];
+	w = sort_unique(seen, n_seen);
 	st->seen[r] = seen;
 	st->n_seen[r] = w;
 	st->user_ext[r] = user;
