@@ -26,6 +26,11 @@ OBJS = $(PG_SRCS:.c=.o) $(NN_SRCS:.c=.o)
 REGRESS = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))
 REGRESS_OPTS = --load-extension=$(EXTENSION)
 
+# Isolation tests (pg_isolation_regress): test/isolation/specs/*.spec with
+# expected output in test/isolation/expected/.
+ISOLATION = $(patsubst test/isolation/specs/%.spec,%,$(sort $(wildcard test/isolation/specs/*.spec)))
+ISOLATION_OPTS = --inputdir=test/isolation --load-extension=$(EXTENSION)
+
 # Hidden visibility: only symbols marked PGDLLEXPORT (SQL functions, module
 # magic, _PG_init) are exported, so two cnnrec libraries loaded into one
 # process never resolve each other's internals.
