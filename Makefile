@@ -63,8 +63,16 @@ EXTRA_CLEAN += $(TRAIN_LIB) $(TRAIN_OBJS)
 
 all: $(TRAIN_LIB)
 
-%.train.o: %.c
+TRAIN_GLUE_OBJS = $(filter-out src/nn/%,$(TRAIN_OBJS))
+TRAIN_NN_OBJS = $(filter src/nn/%,$(TRAIN_OBJS))
+
+$(TRAIN_GLUE_OBJS): %.train.o: %.c
 	$(CC) $(CFLAGS) $(CPPFLAGS) -DCNNREC_OPENBLAS -c -o $@ $<
+
+# The math core in the worker is compiled exactly as in cnnrec-train (it
+# includes no PostgreSQL header), so the two train at the same speed.
+$(TRAIN_NN_OBJS): src/nn/%.train.o: src/nn/%.c
+	$(UNIT_CC) $(UNIT_CFLAGS) $(WARNINGS) -std=gnu99 -fPIC $(VISIBILITY) -DCNNREC_OPENBLAS -Isrc -c -o $@ $<
 
 $(TRAIN_OBJS): $(wildcard src/*.h src/nn/*.h src/train/*.h)
 
