@@ -28,7 +28,6 @@
  */
 #include "postgres.h"
 
-#include <math.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -75,13 +74,6 @@ typedef struct JobRow
 {
 	char	   *status;
 	char	   *phase;
-	int			epoch;			/* -1 if NULL */
-	int			epochs;
-	double		loss;
-	double		valid_hr;		/* NaN if not evaluated */
-	double		valid_ndcg;
-	double		inst_per_sec;
-	char	   *eta;
 	char	   *error;
 	char	   *sqlstate;
 	char	   *detail;
@@ -246,10 +238,7 @@ read_job(int64 job_id)
 
 	memset(&r, 0, sizeof(r));
 	values[0] = Int64GetDatum(job_id);
-	if (SPI_execute_with_args("SELECT status, phase, epoch, epochs, loss, "
-							  "(metrics OPERATOR(pg_catalog.->) 'valid' OPERATOR(pg_catalog.->>) 'hr10')::float8, "
-							  "(metrics OPERATOR(pg_catalog.->) 'valid' OPERATOR(pg_catalog.->>) 'ndcg10')::float8, "
-							  "inst_per_sec, pg_catalog.date_trunc('second', eta)::text, error, "
+	if (SPI_execute_with_args("SELECT status, phase, error, "
 							  "error_detail OPERATOR(pg_catalog.->>) 'sqlstate', "
 							  "error_detail OPERATOR(pg_catalog.->>) 'detail', "
 							  "error_detail OPERATOR(pg_catalog.->>) 'hint', version, "
@@ -267,19 +256,12 @@ read_job(int64 job_id)
 	desc = SPI_tuptable->tupdesc;
 	r.status = get_text(tup, desc, 1);
 	r.phase = get_text(tup, desc, 2);
-	r.epoch = (s = get_text(tup, desc, 3)) ? atoi(s) : -1;
-	r.epochs = (s = get_text(tup, desc, 4)) ? atoi(s) : 0;
-	r.loss = (s = get_text(tup, desc, 5)) ? strtod(s, NULL) : NAN;
-	r.valid_hr = (s = get_text(tup, desc, 6)) ? strtod(s, NULL) : NAN;
-	r.valid_ndcg = (s = get_text(tup, desc, 7)) ? strtod(s, NULL) : NAN;
-	r.inst_per_sec = (s = get_text(tup, desc, 8)) ? strtod(s, NULL) : NAN;
-	r.eta = get_text(tup, desc, 9);
-	r.error = get_text(tup, desc, 10);
-	r.sqlstate = get_text(tup, desc, 11);
-	r.detail = get_text(tup, desc, 12);
-	r.hint = get_text(tup, desc, 13);
-	r.version = (s = get_text(tup, desc, 14)) ? atoi(s) : 0;
-	r.active = (s = get_text(tup, desc, 15)) && s[0] == 't';
+	r.error = get_text(tup, desc, 3);
+	r.sqlstate = get_text(tup, desc, 4);
+	r.detail = get_text(tup, desc, 5);
+	r.hint = get_text(tup, desc, 6);
+	r.version = (s = get_text(tup, desc, 7)) ? atoi(s) : 0;
+	r.active = (s = get_text(tup, desc, 8)) && s[0] == 't';
 	return r;
 }
 
