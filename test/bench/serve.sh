@@ -90,7 +90,7 @@ echo "  big: $(first_call big)"
 
 echo
 echo "Memory-bandwidth floor for big (one pass over W2 and b2 in plain C):"
-gcc -O3 -march=native -o "$WORK/bandwidth" "$ROOT/test/bench/bandwidth.c"
+gcc -O3 -march=native -ffast-math -o "$WORK/bandwidth" "$ROOT/test/bench/bandwidth.c"
 NITEMS=$(sql -At -c "SELECT v.n_items FROM cnnrec.model_versions v JOIN cnnrec.models m USING (model_id) WHERE m.name = 'big' AND v.active")
 FLOOR=$("$WORK/bandwidth" "$NITEMS" 100)
 P50=$(sql -At -c "SELECT 1" >/dev/null; cat > "$WORK/one.sql" <<EOF
