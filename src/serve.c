@@ -127,13 +127,13 @@ event_id(const ServingModel *m, Datum d, bool isnull)
 }
 
 /*
- * Push one event as the oldest so far (events arrive newest first); unknown
- * items are skipped.  Returns false when the window is full.
+ * Push one event with a known dense id as the oldest so far (events arrive
+ * newest first); unknown items (id 0) are skipped.  Returns false when the
+ * window is full.
  */
 static bool
-instance_push_oldest(Instance *in, const ServingModel *m, int64 item, int64 t, int32 ev)
+instance_push_id(Instance *in, int32 id, int64 item, int64 t, int32 ev)
 {
-	int32		id = nn_blob_item_id(&m->blob.maps, item);
 	int			pos;
 
 	if (in->n >= in->M)
@@ -147,6 +147,13 @@ instance_push_oldest(Instance *in, const ServingModel *m, int64 item, int64 t, i
 	in->times[pos] = t;
 	in->n++;
 	return true;
+}
+
+/* The same for an external item id. */
+static bool
+instance_push_oldest(Instance *in, const ServingModel *m, int64 item, int64 t, int32 ev)
+{
+	return instance_push_id(in, nn_blob_item_id(&m->blob.maps, item), item, t, ev);
 }
 
 /* qsort comparator for int32. */
@@ -204,20 +211,16 @@ instance_from_source(Instance *in, ServingModel *m, int64 user_id, int32 **seen,
 					n2,
 					n3;
 		int64		item = DatumGetInt64(SPI_getbinval(tup, desc, 1, &n1));
+		int32		id = nn_blob_item_id(&m->blob.maps, item);
 
-		if (seen)
-		{
-			int32		id = nn_blob_item_id(&m->blob.maps, item);
-
-			if (id > 0)
-				(*seen)[(*n_seen)++] = id;
-		}
+		if (seen && id > 0)
+			(*seen)[(*n_seen)++] = id;
 		if (!window_full)
 		{
 			int64		t = time_seconds(m, SPI_getbinval(tup, desc, 2, &n2));
 			Datum		ev = SPI_getbinval(tup, desc, 3, &n3);
 
-			window_full = !instance_push_oldest(in, m, item, t, event_id(m, ev, n3));
+			window_full = !instance_push_id(in, id, item, t, event_id(m, ev, n3));
 		}
 		else if (!seen)
 			break;
@@ -702,11 +705,13 @@ all_add_user(AllState *st, int64 user, Seq *seq)
 
 		if (id > 0)
 			seen[n_seen++] = id;
+		if (in.n >= M)
+			continue;			/* window full: only the seen set still grows */
 		if (code != SEQ_EVENT_NULL)
 			ev = SeqGetEventKind(seq) == SEQ_EVENT_TEXT ?
 				nn_blob_event_label_id(&m->blob.maps, SeqLabel(seq, code)) :
 				nn_blob_event_value_id(&m->blob.maps, code);
-		(void) instance_push_oldest(&in, m, SeqItems(seq)[i], SeqEpochAt(seq, i), ev);
+		(void) instance_push_id(&in, id, SeqItems(seq)[i], SeqEpochAt(seq, i), ev);
 	}
 	if (!in.clock && in.n > 0)
 		in.tref = in.times[M - 1];
