@@ -218,13 +218,6 @@ no_worker_slot(int64 job_id, bool atomic)
 				 errhint("You may need to increase max_worker_processes.")));
 }
 
-/* A column as text, or NULL. */
-static char *
-get_text(HeapTuple tup, TupleDesc desc, int col)
-{
-	return SPI_getvalue(tup, desc, col);
-}
-
 /* Poll the job row. */
 static JobRow
 read_job(int64 job_id)
@@ -254,14 +247,14 @@ read_job(int64 job_id)
 				 errdetail("Its model was dropped while it was being trained.")));
 	tup = SPI_tuptable->vals[0];
 	desc = SPI_tuptable->tupdesc;
-	r.status = get_text(tup, desc, 1);
-	r.phase = get_text(tup, desc, 2);
-	r.error = get_text(tup, desc, 3);
-	r.sqlstate = get_text(tup, desc, 4);
-	r.detail = get_text(tup, desc, 5);
-	r.hint = get_text(tup, desc, 6);
-	r.version = (s = get_text(tup, desc, 7)) ? atoi(s) : 0;
-	r.active = (s = get_text(tup, desc, 8)) && s[0] == 't';
+	r.status = SPI_getvalue(tup, desc, 1);
+	r.phase = SPI_getvalue(tup, desc, 2);
+	r.error = SPI_getvalue(tup, desc, 3);
+	r.sqlstate = SPI_getvalue(tup, desc, 4);
+	r.detail = SPI_getvalue(tup, desc, 5);
+	r.hint = SPI_getvalue(tup, desc, 6);
+	r.version = (s = SPI_getvalue(tup, desc, 7)) ? atoi(s) : 0;
+	r.active = (s = SPI_getvalue(tup, desc, 8)) && s[0] == 't';
 	return r;
 }
 

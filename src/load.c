@@ -41,43 +41,31 @@ typedef struct VocabEntry
 	int64		value;			/* integer events */
 } VocabEntry;
 
-/* Type expression for a time column: integers are widened to bigint. */
-static const char *
-time_cast(Oid typid)
+/* The base type of a column of source. */
+static Oid
+column_type(Oid source, const char *column)
 {
-	switch (typid)
-	{
-		case TIMESTAMPTZOID:
-		case TIMESTAMPOID:
-		case DATEOID:
-			return "";
-		default:
-			return "::pg_catalog.int8";
-	}
+	return getBaseType(get_atttype(source, get_attnum(source, column)));
 }
 
-/* The loading query for the job's source. */
-static char *
-build_query(TrainJob *job)
+/* The sequence query of a source; see load.h. */
+char *
+CnnrecSequenceQuery(Oid source, const char *user_column, const char *item_column,
+					const char *time_column, const char *event_column)
 {
 	StringInfoData q;
-	char	   *rel = quote_qualified_identifier(get_namespace_name(get_rel_namespace(job->source)),
-												 get_rel_name(job->source));
-	Oid			ttype = getBaseType(get_atttype(job->source, get_attnum(job->source, job->time_column)));
-	const char *u = quote_identifier(job->user_column);
+	char	   *rel = quote_qualified_identifier(get_namespace_name(get_rel_namespace(source)),
+												 get_rel_name(source));
+	const char *u = quote_identifier(user_column);
 
 	initStringInfo(&q);
+	/* integer times and events are widened to bigint */
 	appendStringInfo(&q, "SELECT %s::pg_catalog.int8, cnnrec.sequence_agg(%s::pg_catalog.int8, %s%s",
-					 u, quote_identifier(job->item_column), quote_identifier(job->time_column),
-					 time_cast(ttype));
-	if (job->event_column != NULL)
-	{
-		Oid			etype = getBaseType(get_atttype(job->source, get_attnum(job->source, job->event_column)));
-		bool		text = (etype == TEXTOID || etype == VARCHAROID);
-
-		appendStringInfo(&q, ", %s::pg_catalog.%s", quote_identifier(job->event_column),
-						 text ? "text" : "int8");
-	}
+					 u, quote_identifier(item_column), quote_identifier(time_column),
+					 CnnrecClockType(column_type(source, time_column)) ? "" : "::pg_catalog.int8");
+	if (event_column != NULL)
+		appendStringInfo(&q, ", %s::pg_catalog.%s", quote_identifier(event_column),
+						 CnnrecTextType(column_type(source, event_column)) ? "text" : "int8");
 	appendStringInfo(&q, ") FROM %s WHERE %s IS NOT NULL GROUP BY 1", rel, u);
 	return q.data;
 }
@@ -211,7 +199,8 @@ TrainLoadData(TrainJob *job)
 	nn_ds_init(&job->ds);
 
 	SPI_connect();
-	plan = SPI_prepare(build_query(job), 0, NULL);
+	plan = SPI_prepare(CnnrecSequenceQuery(job->source, job->user_column, job->item_column,
+										   job->time_column, job->event_column), 0, NULL);
 	if (plan == NULL)
 		elog(ERROR, "could not prepare the loading query: %s", SPI_result_code_string(SPI_result));
 	portal = SPI_cursor_open(NULL, plan, NULL, NULL, true);

@@ -8,6 +8,8 @@
 
 #include "postgres.h"
 
+#include "catalog/pg_type.h"
+
 #include "nn/dataset.h"
 #include "nn/model.h"
 #include "options.h"
@@ -42,6 +44,29 @@ typedef struct TrainJob
 	int64		rows_read;
 	double		load_seconds;
 } TrainJob;
+
+/* Does a time column of this base type carry a clock (not a plain order)? */
+static inline bool
+CnnrecClockType(Oid typid)
+{
+	return typid == TIMESTAMPTZOID || typid == TIMESTAMPOID || typid == DATEOID;
+}
+
+/* Is an event column of this base type text (labels) rather than integers? */
+static inline bool
+CnnrecTextType(Oid typid)
+{
+	return typid == TEXTOID || typid == VARCHAROID;
+}
+
+/*
+ * "SELECT user::int8, cnnrec.sequence_agg(item::int8, time, event) FROM
+ * source WHERE user IS NOT NULL GROUP BY 1" for a model's source, with
+ * quoted identifiers and the casts the aggregate's signatures need (event
+ * column NULL: none).  Training, evaluation and recommend_all read with it.
+ */
+extern char *CnnrecSequenceQuery(Oid source, const char *user_column, const char *item_column,
+								 const char *time_column, const char *event_column);
 
 /* Read the source through cnnrec.sequence_agg into job->ds (not finalized). */
 extern void TrainLoadData(TrainJob *job);

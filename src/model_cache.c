@@ -40,6 +40,7 @@
 
 #include "catalog.h"
 #include "cnnrec.h"
+#include "load.h"
 #include "model_cache.h"
 #include "nn/crc32c.h"
 #include "nn/model.h"
@@ -312,9 +313,6 @@ prepare_plans(ServingModel *m)
 	const char *i = quote_identifier(m->item_column);
 	const char *t = quote_identifier(m->time_column);
 	const char *e = m->event_column ? quote_identifier(m->event_column) : "NULL::pg_catalog.int8";
-	bool		clock = (m->time_type == TIMESTAMPTZOID || m->time_type == TIMESTAMPOID ||
-						 m->time_type == DATEOID);
-	bool		text_events = (m->event_type == TEXTOID || m->event_type == VARCHAROID);
 	Oid			argtypes[2] = {INT8OID, INT4OID};
 
 	SPI_connect();
@@ -323,8 +321,8 @@ prepare_plans(ServingModel *m)
 	m->history_plan = keep_plan(psprintf("SELECT %s::pg_catalog.int8, %s%s, %s%s FROM %s "
 										 "WHERE %s OPERATOR(pg_catalog.=) $1 AND %s IS NOT NULL AND %s IS NOT NULL "
 										 "ORDER BY %s DESC, %s DESC, %s DESC NULLS FIRST LIMIT $2",
-										 i, t, clock ? "" : "::pg_catalog.int8",
-										 e, !m->event_column ? "" : text_events ? "::pg_catalog.text" : "::pg_catalog.int8",
+										 i, t, m->clock ? "" : "::pg_catalog.int8",
+										 e, !m->event_column ? "" : m->text_events ? "::pg_catalog.text" : "::pg_catalog.int8",
 										 rel, u, i, t, t, i, e),
 								2, argtypes);
 	SPI_finish();
@@ -365,6 +363,8 @@ load_model(const char *name, const ProbeRow *p)
 		m->time_type = getBaseType(get_atttype(m->source, get_attnum(m->source, m->time_column)));
 		m->event_type = m->event_column ?
 			getBaseType(get_atttype(m->source, get_attnum(m->source, m->event_column))) : InvalidOid;
+		m->clock = CnnrecClockType(m->time_type);
+		m->text_events = CnnrecTextType(m->event_type);
 		prepare_plans(m);
 	}
 	PG_CATCH();

@@ -31,6 +31,8 @@ typedef struct ServingModel
 	char	   *event_column;	/* NULL if none */
 	Oid			time_type;		/* base type of the time column */
 	Oid			event_type;		/* base type of the event column */
+	bool		clock;			/* the time column is a clock, not an order */
+	bool		text_events;	/* the event column holds labels */
 	bool		exclude_seen_default;	/* the model's exclude_seen option */
 
 	/* saved plan: the user's events, newest first */

@@ -37,6 +37,7 @@
 
 #include "catalog.h"
 #include "cnnrec.h"
+#include "load.h"
 #include "model_cache.h"
 #include "nn/topk.h"
 #include "seq.h"
@@ -92,8 +93,7 @@ instance_init(Instance *in, const ServingModel *m)
 	in->events = palloc0(sizeof(int32) * M);
 	in->times = palloc0(sizeof(int64) * M);
 	in->item_ext = palloc0(sizeof(int64) * M);
-	in->clock = (m->time_type == TIMESTAMPTZOID || m->time_type == TIMESTAMPOID ||
-				 m->time_type == DATEOID);
+	in->clock = m->clock;
 	in->tref = in->clock ?
 		SeqTimeToEpoch(SEQ_TIME_TIMESTAMPTZ, GetCurrentTransactionStartTimestamp()) : 0;
 }
@@ -121,7 +121,7 @@ event_id(const ServingModel *m, Datum d, bool isnull)
 {
 	if (isnull || m->event_column == NULL)
 		return 0;
-	if (m->event_type == TEXTOID || m->event_type == VARCHAROID)
+	if (m->text_events)
 		return nn_blob_event_label_id(&m->blob.maps, TextDatumGetCString(d));
 	return nn_blob_event_value_id(&m->blob.maps, DatumGetInt64(d));
 }
@@ -417,7 +417,7 @@ cnnrec_recommend_for_items(PG_FUNCTION_ARGS)
 		if (nulls[i])
 			continue;
 		if (!enull)
-			ev = (m->event_type == TEXTOID || m->event_type == VARCHAROID) ?
+			ev = m->text_events ?
 				nn_blob_event_label_id(&m->blob.maps, TextDatumGetCString(e)) :
 				nn_blob_event_value_id(&m->blob.maps, pg_strtoint64(TextDatumGetCString(e)));
 		if (!instance_push_oldest(&in, m, DatumGetInt64(elems[i]), secs, ev))
@@ -628,6 +628,7 @@ typedef struct AllState
 	int32	  **seen;			/* per row: sorted dense ids of all the user's items */
 	int64	   *n_seen;
 	float	   *X;				/* [ALL_BLOCK * 2d] */
+	NnInfer    *infer;			/* forward workspace for a block */
 	float	   *S;				/* [ALL_BLOCK * N] */
 	int32	   *ids;
 	float	   *sc;
@@ -654,7 +655,7 @@ all_flush(FunctionCallInfo fcinfo, AllState *st)
 	nb.events = st->events;
 	nb.tbucket = st->tbucket;
 	nb.tdelta = st->tdelta;
-	if ((rc = nn_user_vectors(model, NULL, &nb, st->X)) != NN_OK)
+	if ((rc = nn_user_vectors(model, st->infer, &nb, st->X)) != NN_OK)
 		elog(ERROR, "could not score a block of users: %s", nn_strerror(rc));
 	nn_score_block(model, st->X, st->rows, st->S);
 	for (r = 0; r < st->rows; r++)
@@ -728,25 +729,11 @@ all_add_user(AllState *st, int64 user, Seq *seq)
 	st->rows++;
 }
 
-/* The query walking every user's sequence of the model's source. */
-static char *
-all_query(const ServingModel *m)
+/* Memory-context callback releasing a forward workspace. */
+static void
+free_infer(void *arg)
 {
-	char	   *rel = quote_qualified_identifier(get_namespace_name(get_rel_namespace(m->source)),
-												 get_rel_name(m->source));
-	bool		clock = (m->time_type == TIMESTAMPTZOID || m->time_type == TIMESTAMPOID ||
-						 m->time_type == DATEOID);
-	const char *u = quote_identifier(m->user_column);
-
-	return psprintf("SELECT %s::pg_catalog.int8, cnnrec.sequence_agg(%s::pg_catalog.int8, %s%s%s%s%s) "
-					"FROM %s WHERE %s IS NOT NULL GROUP BY 1 ORDER BY 1",
-					u, quote_identifier(m->item_column), quote_identifier(m->time_column),
-					clock ? "" : "::pg_catalog.int8",
-					m->event_column ? ", " : "",
-					m->event_column ? quote_identifier(m->event_column) : "",
-					!m->event_column ? "" :
-					(m->event_type == TEXTOID || m->event_type == VARCHAROID) ? "::pg_catalog.text" : "::pg_catalog.int8",
-					rel, u);
+	nn_infer_free((NnInfer *) arg);
 }
 
 /*
@@ -765,6 +752,7 @@ cnnrec_recommend_all(PG_FUNCTION_ARGS)
 	Portal		portal;
 	MemoryContext blockcxt,
 				old;
+	MemoryContextCallback *infer_cb;
 
 	CnnrecRequireArg(fcinfo, 0, "model");
 	memset(&st, 0, sizeof(st));
@@ -784,11 +772,24 @@ cnnrec_recommend_all(PG_FUNCTION_ARGS)
 	st.X = palloc(sizeof(float) * ALL_BLOCK * D);
 	st.S = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(float) * (Size) ALL_BLOCK * N);
 	st.ids = palloc(sizeof(int32) * st.k);
+	st.infer = nn_infer_create(&st.m->blob.model, ALL_BLOCK);
+	if (st.infer == NULL)
+		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
+	/* freed with this call's memory, also when an error or cancel ends it */
+	infer_cb = palloc0(sizeof(MemoryContextCallback));
+	infer_cb->func = free_infer;
+	infer_cb->arg = st.infer;
+	MemoryContextRegisterResetCallback(CurrentMemoryContext, infer_cb);
 	st.sc = palloc(sizeof(float) * st.k);
 	blockcxt = AllocSetContextCreate(CurrentMemoryContext, "cnnrec recommend_all block",
 									 ALLOCSET_DEFAULT_SIZES);
 	SPI_connect();
-	portal = SPI_cursor_open_with_args(NULL, all_query(st.m), 0, NULL, NULL, NULL, true, 0);
+	portal = SPI_cursor_open_with_args(NULL,
+									   psprintf("%s ORDER BY 1",
+												CnnrecSequenceQuery(st.m->source, st.m->user_column,
+																	st.m->item_column, st.m->time_column,
+																	st.m->event_column)),
+									   0, NULL, NULL, NULL, true, 0);
 	for (;;)
 	{
 		uint64		i;
