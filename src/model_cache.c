@@ -53,6 +53,8 @@ static int	n_cached = 0;
 static bool cache_stale = false;
 static Oid	versions_relid = InvalidOid;
 static SPIPlanPtr probe_plan = NULL;
+static LocalTransactionId implicit_lxid = InvalidLocalTransactionId;
+static char implicit_name[NAMEDATALEN];	/* the only model, for implicit_lxid */
 
 /* What the probe learns about a model. */
 typedef struct ProbeRow
@@ -127,6 +129,9 @@ resolve_name(const char *model_name)
 		return pstrdup(model_name);
 	if (cnnrec_default_model != NULL && cnnrec_default_model[0] != '\0')
 		return pstrdup(cnnrec_default_model);
+	/* the only model, looked up once per transaction */
+	if (implicit_lxid == MyProc->lxid && implicit_name[0] != '\0')
+		return pstrdup(implicit_name);
 	SPI_connect();
 	if (SPI_execute("SELECT name FROM cnnrec.models ORDER BY model_id LIMIT 2", true, 2) != SPI_OK_SELECT)
 		elog(ERROR, "could not read cnnrec.models");
@@ -135,7 +140,11 @@ resolve_name(const char *model_name)
 		name = MemoryContextStrdup(CurTransactionContext, SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1));
 	SPI_finish();
 	if (name != NULL)
+	{
+		strlcpy(implicit_name, name, NAMEDATALEN);
+		implicit_lxid = MyProc->lxid;
 		return name;
+	}
 	ereport(ERROR,
 			(errcode(ERRCODE_UNDEFINED_OBJECT),
 			 errmsg(n_models == 0 ? "no cnnrec model exists" : "several cnnrec models exist and none was chosen"),
