@@ -15,9 +15,13 @@
 # pg_prove connect from root through the socket with PGUSER=postgres.
 
 PG_MAJOR=15
-PG_BINDIR=/usr/lib/postgresql/$PG_MAJOR/bin
+# CNNREC_PG_BINDIR points at a relocated copy of the server (a copy of
+# /usr/lib/postgresql/15, /usr/share/postgresql/15 and /usr/include/postgresql
+# under one prefix), so that parallel work trees can each install their own
+# build without overwriting the system's cnnrec.so.
+PG_BINDIR=${CNNREC_PG_BINDIR:-/usr/lib/postgresql/$PG_MAJOR/bin}
 PG_CONFIG=$PG_BINDIR/pg_config
-PGXS_DIR=/usr/lib/postgresql/$PG_MAJOR/lib/pgxs
+PGXS_DIR=$(dirname "$PG_BINDIR")/lib/pgxs
 CNNREC_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 # Packages the build, the tests and the demo need.

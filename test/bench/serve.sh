@@ -18,7 +18,7 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 DATA=${CNNREC_BENCH_DATA:-$ROOT/../shared/data}
 SECONDS_PER_RUN=${CNNREC_BENCH_SECONDS:-10}
 QUICK=${1:-}
-PGBENCH=/usr/lib/postgresql/15/bin/pgbench
+PGBENCH=$PG_BINDIR/pgbench
 WORK=$(mktemp -d /tmp/cnnrec-bench-serve.XXXXXX)
 chmod 777 "$WORK"
 trap 'rm -rf "$WORK"' EXIT
