@@ -74,7 +74,8 @@ $(TRAIN_GLUE_OBJS): %.train.o: %.c
 $(TRAIN_NN_OBJS): src/nn/%.train.o: src/nn/%.c
 	$(UNIT_CC) $(UNIT_CFLAGS) $(WARNINGS) -std=gnu99 -fPIC $(VISIBILITY) -DCNNREC_OPENBLAS -Isrc -c -o $@ $<
 
-$(TRAIN_OBJS): $(wildcard src/*.h src/nn/*.h src/train/*.h)
+# PGXS tracks no header dependencies: any header change rebuilds both libraries.
+$(OBJS) $(TRAIN_OBJS): $(wildcard src/*.h src/nn/*.h src/train/*.h)
 
 $(TRAIN_LIB): $(TRAIN_OBJS) src/train/exports.map
 	$(CC) $(CFLAGS) -shared -o $@ $(TRAIN_OBJS) $(LDFLAGS) $(LDFLAGS_SL) \

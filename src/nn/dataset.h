@@ -7,7 +7,7 @@
  * Spec references (model-spec.md):
  *	§5.3.1	dense ids: items 1..N-1, users 1..U-1, event types 1..n_E-1; 0 = PAD /
  *			UNKNOWN / "no event type".
- *	§6.1	events of a user sorted by (time, item, event); k-core filter.  The
+ *	§6.1	events of a user sorted by time, ties in append order; k-core filter.  The
  *			spec's §6.1 describes SASRec's single pass; we default to the
  *			*iterated* k-core (repeat until stable) and offer the single pass as
  *			kcore_max_passes = 1.
@@ -65,7 +65,7 @@ typedef struct NnDsRow
 	int64_t		time;
 	int64_t		item;
 	int32_t		event;
-	int32_t		pad_;
+	uint32_t	ord;			/* append position: ties on time keep it */
 } NnDsRow;
 
 /* Options of nn_ds_finalize; zero-initialised = no filtering. */
@@ -92,7 +92,7 @@ typedef struct NnDataset
 	int64_t    *item_ext;		/* [N] external item id of dense i, ascending for i >= 1 */
 	int32_t    *event_ext;		/* [n_E] external event code of dense e, ascending for e >= 1 */
 
-	/* per-user sequences, CSR, sorted by (time, item, event) */
+	/* per-user sequences, CSR, sorted by time (ties: append order) */
 	int64_t		n_inter;		/* kept interactions */
 	int64_t    *seq_off;		/* [U+1]; user u's events are [seq_off[u], seq_off[u+1]) */
 	int32_t    *seq_item;		/* [n_inter] dense item ids */

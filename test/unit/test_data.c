@@ -35,7 +35,7 @@ seq_is(const NnDataset *ds, int32_t u, const int32_t *want, int n)
 	return 1;
 }
 
-/* Id maps, lookups, (time, item, event) order, counts, event vocabulary. */
+/* Id maps, lookups, time order with ties in append order, counts, event vocabulary. */
 static void
 test_ids_and_order(void)
 {
@@ -67,12 +67,12 @@ test_ids_and_order(void)
 	ok(ds.user_ext[3] == 50 && ds.item_ext[3] == 300 && ds.event_ext[3] == 7, "reverse maps");
 	u50 = nn_ds_user_id(&ds, 50);
 	{
-		static const int32_t want[] = {2, 1, 1, 3};
+		static const int32_t want[] = {2, 3, 1, 1};
 		int64_t		o = ds.seq_off[u50];
 
-		ok(seq_is(&ds, u50, want, 4), "user 50 sorted by time, then item");
-		ok(ds.seq_event[o + 1] == 0 && ds.seq_event[o + 2] == 1 && ds.seq_event[o + 3] == 2,
-		   "ties on (time, item) broken by event");
+		ok(seq_is(&ds, u50, want, 4), "user 50 sorted by time, ties in append order");
+		ok(ds.seq_event[o + 1] == 2 && ds.seq_event[o + 2] == 1 && ds.seq_event[o + 3] == 0,
+		   "ties keep append order, whatever their item and event");
 		ok(ds.seq_time[o] == 5 && ds.seq_time[o + 3] == 10, "times kept");
 	}
 	ok(ds.item_count[1] == 3 && ds.item_count[2] == 2 && ds.item_count[3] == 1 &&

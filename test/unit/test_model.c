@@ -73,15 +73,17 @@ test_config(void)
 
 	ok(nn_config_preset(&c, "caser") == NN_OK, "caser preset");
 	ok(c.d == 50 && c.L == 5 && c.M == 5 && c.T == 3 && c.nh == 16 && c.nv == 4 &&
-	   c.loss == NN_LOSS_BCE && c.negatives == 3 && !c.use_attention &&
+	   c.loss == NN_LOSS_BCE_PER_TARGET && c.negatives == 3 && !c.use_attention &&
 	   !c.use_event_emb && !c.use_time_emb && !c.conv_mask_windows &&
 	   c.act_conv == NN_ACT_RELU && c.act_fc == NN_ACT_RELU && c.dropout == 0.5f &&
 	   c.batch == 512 && c.lr == 1e-3f && c.l2 == 1e-6f && c.seed == 1234 &&
-	   c.epochs == 50 && c.instances == NN_INST_CASER, "caser preset values (§1.2-§1.6)");
+	   c.epochs == 30 && c.eval_every == 1 && c.patience == 6 && c.instances == NN_INST_CASER,
+	   "caser preset values (issue 3's reference: §1.2-§1.6, BCE per target, early stopping)");
 	ok(nn_config_preset(&c, "tacaser") == NN_OK && c.M == 50 && c.use_attention &&
 	   c.time_mode == NN_TIME_BUCKET && c.n_G == 24 && c.user_dropout == 0.1f &&
-	   c.conv_mask_windows == 1 && c.loss == NN_LOSS_SOFTMAX_AUTO,
-	   "tacaser preset values (§5.10)");
+	   c.conv_mask_windows == 1 && c.loss == NN_LOSS_SOFTMAX_AUTO && c.l2 == 1e-4f &&
+	   c.epochs == 100 && c.eval_every == 1 && c.patience == 10,
+	   "tacaser preset values (§5.10, tuned as in test/bench/TUNING.md)");
 	ok(nn_config_preset(&c, "nope") == NN_ERR_CONFIG, "unknown preset rejected");
 
 	nn_config_preset(&c, "tacaser");
