@@ -151,12 +151,15 @@ sub close_session
 	return;
 }
 
-# Wait until backend $pid waits for a lock matching $cond (on pg_locks l).
+# Wait until backend $pid waits for a lock matching $cond (on pg_locks l),
+# and, if given, its activity text is LIKE $activity.
 sub wait_lock
 {
-	my ($pid, $cond) = @_;
+	my ($pid, $cond, $activity) = @_;
+	my $act = defined $activity ? "AND a.query LIKE '$activity'" : '';
 	$node->poll_query_until($db,
-		"SELECT EXISTS (SELECT FROM pg_locks l WHERE l.pid = $pid AND NOT l.granted AND ($cond))")
+		"SELECT EXISTS (SELECT FROM pg_locks l JOIN pg_stat_activity a USING (pid)
+						WHERE l.pid = $pid AND NOT l.granted AND ($cond) $act)")
 	  or die "backend $pid never waited for a lock with $cond";
 	return;
 }
@@ -253,7 +256,7 @@ sub hold_progress_write
 		"SELECT phase = 'training' AND epoch >= 1 FROM cnnrec.jobs WHERE job_id = $job")
 	  or die "job $job never trained an epoch";
 	my $h = holding("BEGIN; SELECT FROM cnnrec.jobs WHERE job_id = $job FOR UPDATE;");
-	wait_lock($w, "l.locktype IN ('transactionid', 'tuple')");
+	wait_lock($w, "l.locktype IN ('transactionid', 'tuple')", '%: training, epoch %');
 	return ($job, $w, [$h], activity($w) =~ /: training, epoch \d+/);
 }
 
@@ -311,7 +314,7 @@ sub hold_model_row
 	my $h = holding(q{BEGIN; SELECT FROM cnnrec.models WHERE name = 'm' FOR SHARE;});
 	my $job = submit($SHORT);
 	my $w = worker_pid();
-	wait_lock($w, "l.locktype IN ('transactionid', 'tuple')");
+	wait_lock($w, "l.locktype IN ('transactionid', 'tuple')", '%: saving');
 	return ($job, $w, [$h], activity($w) =~ /: saving$/);
 }
 
@@ -333,7 +336,7 @@ sub hold_commit
 	my $model = holding(q{BEGIN; SELECT FROM cnnrec.models WHERE name = 'm' FOR SHARE;});
 	my $job = submit($SHORT);
 	my $w = worker_pid();
-	wait_lock($w, "l.locktype IN ('transactionid', 'tuple')");
+	wait_lock($w, "l.locktype IN ('transactionid', 'tuple')", '%: saving');
 	my $row = holding("BEGIN; SELECT FROM cnnrec.jobs WHERE job_id = $job FOR NO KEY UPDATE;");
 	my $row_xid = $node->safe_psql($db,
 		"SELECT transactionid FROM pg_locks WHERE pid = $row->{pid} AND locktype = 'transactionid'");
