@@ -387,6 +387,10 @@ validate(Run *r, NnTrainProgress *p, double *best_ndcg, int epoch, NnTrainResult
 
 	nn_eval_report_init(&rep, NULL, 0);
 	p->phase = NN_TP_VALIDATING;
+	p->epoch_end = 0;
+	p->has_valid = 0;
+	if (report(r, p))			/* the validation starts (phase shown by callers) */
+		return NN_ERR_CANCELLED;
 	if ((rc = evaluate(r, NN_PHASE_VALID, 0, &rep)) != NN_OK)
 		return rc;
 	nn_eval_metrics(&rep.all, &m);

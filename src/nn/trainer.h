@@ -29,7 +29,8 @@
 
 /* Phases reported to the progress callback. */
 #define NN_TP_TRAINING		0
-#define NN_TP_VALIDATING	1		/* per-epoch validation run */
+#define NN_TP_VALIDATING	1		/* per-epoch validation: reported as it starts
+									 * (epoch_end 0) and with the epoch end */
 #define NN_TP_TESTING		2		/* final evaluation */
 
 typedef struct NnTrainProgress

@@ -748,7 +748,7 @@ on_progress(void *arg, const NnTrainProgress *p)
 {
 	const ProgressCtx *ctx = (const ProgressCtx *) arg;
 
-	if (ctx->quiet || p->phase == NN_TP_TESTING)
+	if (ctx->quiet || p->phase == NN_TP_TESTING || (p->phase == NN_TP_VALIDATING && !p->epoch_end))
 		return 0;
 	if (!p->epoch_end)
 	{

@@ -214,21 +214,26 @@ on_progress(void *arg, const NnTrainProgress *p)
 	char	   *activity;
 	char	   *metrics = NULL;
 	bool		epoch_done = p->epoch_end && p->phase != NN_TP_TESTING;
+	bool		evaluating = p->phase == NN_TP_TESTING ||
+		(p->phase == NN_TP_VALIDATING && !p->epoch_end);
 	MemoryContext old;
 
 	if ((st->stop_reason = stop_reason(st, false)) != 0)
 		return 1;
 	MemoryContextReset(st->cxt);
 	old = MemoryContextSwitchTo(st->cxt);
-	activity = psprintf("cnnrec training job %lld: epoch %d/%d, batch %lld/%lld, loss %.4f",
-						(long long) st->job->job_id, p->epoch, p->epochs,
-						(long long) p->batch, (long long) p->batches, p->loss);
+	/* the phase leads, so pg_stat_activity shows where the worker is */
+	activity = psprintf("cnnrec training job %lld: %s, epoch %d/%d, batch %lld/%lld, loss %.4f",
+						(long long) st->job->job_id,
+						!evaluating ? "training" :
+						p->phase == NN_TP_TESTING ? "evaluating (test)" : "evaluating (validation)",
+						p->epoch, p->epochs, (long long) p->batch, (long long) p->batches, p->loss);
 	if (p->has_valid)
 		metrics = psprintf("{\"valid\": {\"hr10\": %.6f, \"ndcg10\": %.6f, \"mrr\": %.6f}, "
 						   "\"best_epoch\": %d}",
 						   p->valid_hr10, p->valid_ndcg10, p->valid_mrr, p->best_epoch);
 	begin_tx(activity);
-	update_job(st->job->job_id, p->phase == NN_TP_TESTING ? "evaluating" : "training", p, metrics,
+	update_job(st->job->job_id, evaluating ? "evaluating" : "training", p, metrics,
 			   epoch_done ? epoch_line(p) : NULL);
 	commit_tx();
 	pgstat_report_activity(STATE_RUNNING, activity);
@@ -419,15 +424,18 @@ run_job(TrainJob *job)
 	commit_tx();
 	finalize_data(job);
 
-	begin_tx(NULL);
+	begin_tx(psprintf("cnnrec training job %lld: training", (long long) job->job_id));
 	update_job(job->job_id, "training", NULL, NULL, NULL);
 	commit_tx();
 	memset(&model, 0, sizeof(model));
 	memset(&res, 0, sizeof(res));
 	run_trainer(job, &model, &res);
 
+	/* the phase is committed on its own, so observers see the save */
 	begin_tx(psprintf("cnnrec training job %lld: saving", (long long) job->job_id));
 	update_job(job->job_id, "saving", NULL, NULL, NULL);
+	commit_tx();
+	begin_tx(psprintf("cnnrec training job %lld: saving", (long long) job->job_id));
 	version = TrainSaveVersion(job, &model, &res);
 	commit_tx();
 	nn_model_free(&model);

@@ -2,6 +2,16 @@
 # cluster, keeps every row of models, model_versions, model_weights and jobs
 # (the tables are registered with pg_extension_config_dump), and the
 # sequences continue where they were.
+#
+# Part 1 uses hand-written catalog rows (a 4 MB out-of-line chunk, jobs of
+# every final status).  Part 2 uses two really trained models: "shop" with
+# two versions of which the older one is deployed, "stars" (another source,
+# integer events, the caser preset) with one version, plus a failed and a
+# cancelled job.  After pg_dump -Fc and pg_restore into a fresh cluster,
+# every column of every catalog row, the weight bytes, and recommend() and
+# similar_items() for several users and items of both models are identical,
+# and training again in the restored database works and takes the next
+# version and job numbers.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -89,6 +99,94 @@ cmp_ok($next_job, '>', 4, 'job ids continue after the restored ones');
 $dst->safe_psql('shop', 'DROP EXTENSION cnnrec');
 is($dst->safe_psql('shop', q{SELECT count(*) FROM pg_namespace WHERE nspname = 'cnnrec'}), '0',
 	'DROP EXTENSION removes schema cnnrec');
+
+# ---------------------------------------------------------------------------
+# Part 2: trained models.
+# ---------------------------------------------------------------------------
+$src->safe_psql('postgres', 'CREATE DATABASE trained');
+$src->safe_psql('trained', q{
+	CREATE EXTENSION cnnrec;
+	CREATE TABLE events AS SELECT * FROM cnnrec.generate_events(200, 50, 25, 11);
+	CREATE INDEX ON events (user_id, ts);
+	CREATE TABLE ratings AS
+		SELECT user_id, item_id, ts, (item_id % 5 + 1)::int AS stars FROM cnnrec.generate_events(150, 40, 20, 12);
+	CREATE INDEX ON ratings (user_id, ts);
+	SELECT cnnrec.create_model('shop', 'events', 'user_id', 'item_id', 'ts', 'event',
+							   '{"d": 16, "threads": 1, "epochs": 1}');
+	SELECT cnnrec.create_model('stars', 'ratings', 'user_id', 'item_id', 'ts', 'stars',
+							   '{"preset": "caser", "d": 8, "threads": 1, "epochs": 2}');
+});
+
+# Run SQL in a database of a node.
+sub sql
+{
+	my ($node, $q) = @_;
+	return $node->safe_psql('trained', $q);
+}
+
+# recommend() and similar_items() of both models, several users and items.
+my $serving = q{
+	SELECT string_agg(r, ' ' ORDER BY r) FROM (
+		SELECT concat_ws(':', 'r', mdl, u, x.rank, x.item_id, x.score) AS r
+		FROM unnest(ARRAY['shop', 'stars']) mdl, unnest(ARRAY[1, 7, 42, 120, 99999]::bigint[]) u,
+			 LATERAL recommend(u, 5, mdl) x
+		UNION ALL
+		SELECT concat_ws(':', 's', mdl, i, x.rank, x.item_id, x.similarity)
+		FROM unnest(ARRAY['shop', 'stars']) mdl, unnest(ARRAY[3, 17]::bigint[]) i,
+			 LATERAL similar_items(i, 3, mdl) x) s};
+
+sql($src, "CALL cnnrec.train('shop')");
+sql($src, "CALL cnnrec.train('stars')");
+sql($src, q{CALL cnnrec.train('shop', '{"seed": 2, "deploy": "always"}')});
+my $serving_v2 = sql($src, $serving);
+sql($src, q{SELECT cnnrec.deploy('shop', 1)});
+# a failed job (NaN injected into the loss) and a cancelled one
+my ($rc, $stdout, $stderr) = $src->psql('trained', q{CALL cnnrec.train('stars', '{"poison_epoch": 1}')});
+like($stderr, qr/diverged/, 'part 2: a poisoned training fails');
+my $cancelled = sql($src, q{CALL cnnrec.train('shop', '{"epochs": 5000}', wait => false)});
+is(sql($src, "SELECT cnnrec.cancel($cancelled)"), 't', 'part 2: a long training is cancelled');
+$src->poll_query_until('trained', "SELECT status = 'cancelled' FROM cnnrec.jobs WHERE job_id = $cancelled")
+  or die 'the cancelled job never ended';
+
+is( sql($src, q{SELECT string_agg(concat_ws(':', m.name, v.version, v.active), ' ' ORDER BY m.name, v.version)
+		FROM cnnrec.model_versions v JOIN cnnrec.models m USING (model_id)}),
+	'shop:1:t shop:2:f stars:1:t', 'part 2: shop has two versions, the older one deployed; stars has one');
+is(sql($src, q{SELECT string_agg(status, ' ' ORDER BY job_id) FROM cnnrec.jobs}),
+	'succeeded succeeded succeeded failed cancelled', 'part 2: the jobs history has every final status');
+my $serving_before = sql($src, $serving);
+isnt($serving_before, $serving_v2, 'part 2: shop version 1 serves other rows than version 2');
+is(scalar(() = $serving_before =~ /\br:/g), 50, 'part 2: 5 rows for each of 5 users of 2 models');
+
+# Every column of every catalog row; weights as length and md5 per chunk.
+my $catalog = q{
+	SELECT string_agg(r, E'\n' ORDER BY r) FROM (
+		SELECT 'm ' || to_jsonb(m)::text AS r FROM cnnrec.models m
+		UNION ALL SELECT 'v ' || to_jsonb(v)::text FROM cnnrec.model_versions v
+		UNION ALL SELECT 'w ' || concat_ws('|', model_id, version, chunk, length(data), md5(data))
+			FROM cnnrec.model_weights
+		UNION ALL SELECT 'j ' || to_jsonb(j)::text FROM cnnrec.jobs j) s};
+my $catalog_before = sql($src, $catalog);
+like($catalog_before, qr/"error_detail": \{[^}]*"sqlstate": "22P01"/, 'part 2: the failed job keeps its SQLSTATE');
+
+my $dump2 = $src->basedir . '/trained.dump';
+$src->command_ok([ 'pg_dump', '-Fc', '-d', $src->connstr('trained'), '-f', $dump2 ], 'part 2: pg_dump succeeds');
+$dst->safe_psql('postgres', 'CREATE DATABASE trained');
+$dst->command_ok([ 'pg_restore', '--exit-on-error', '-d', $dst->connstr('trained'), $dump2 ],
+	'part 2: pg_restore into a fresh cluster succeeds');
+
+is(sql($dst, $catalog), $catalog_before,
+	'part 2: models, versions (metadata and weight bytes) and jobs history are identical');
+is(sql($dst, $serving), $serving_before,
+	'part 2: recommend() and similar_items() return identical rows for both models');
+
+# Training again in the restored database.
+my $max_job = sql($dst, 'SELECT max(job_id) FROM cnnrec.jobs');
+($rc, $stdout, $stderr) = $dst->psql('trained', q{CALL cnnrec.train('stars', '{"deploy": "always", "seed": 3}')});
+is($rc, 0, 'part 2: training again in the restored cluster succeeds') or diag $stderr;
+is( sql($dst, q{SELECT concat_ws(':', j.job_id > $$} . $max_job . q{$$::bigint, j.status, v.version, v.active)
+		FROM cnnrec.jobs j JOIN cnnrec.model_versions v USING (job_id) WHERE j.model = 'stars' ORDER BY j.job_id DESC LIMIT 1}),
+	't:succeeded:2:t', 'part 2: it takes the next job id and version 2, now active');
+isnt(sql($dst, $serving), $serving_before, 'part 2: and the restored cluster serves it');
 
 $src->stop;
 $dst->stop;
