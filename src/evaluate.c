@@ -68,9 +68,9 @@ read_version(TrainJob *job, const char *name, bool has_version, int32 version)
 	values[2] = BoolGetDatum(has_version);
 	SPI_connect();
 	if (SPI_execute_with_args("SELECT v.version, v.weights_bytes, v.weights_crc32c, v.options, "
-							  "m.source::pg_catalog.oid, m.user_column::text, m.item_column::text, "
-							  "m.time_column::text, m.event_column::text "
-							  "FROM cnnrec.models m JOIN cnnrec.model_versions v USING (model_id) "
+							  "m.source::pg_catalog.oid, m.user_column::pg_catalog.text, m.item_column::pg_catalog.text, "
+							  "m.time_column::pg_catalog.text, m.event_column::pg_catalog.text "
+							  "FROM cnnrec.models m JOIN cnnrec.model_versions v ON v.model_id OPERATOR(pg_catalog.=) m.model_id "
 							  "WHERE m.name OPERATOR(pg_catalog.=) $1 AND CASE WHEN $3 "
 							  "THEN v.version OPERATOR(pg_catalog.=) $2 ELSE v.active END",
 							  3, argtypes, values, NULL, true, 1) != SPI_OK_SELECT)

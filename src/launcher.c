@@ -269,16 +269,16 @@ notice_epochs(int64 job_id, int shown)
 
 	values[0] = Int64GetDatum(job_id);
 	values[1] = Int32GetDatum(shown);
-	if (SPI_execute_with_args("SELECT (h OPERATOR(pg_catalog.->>) 'epoch')::int4, j.epochs, "
-							  "(h OPERATOR(pg_catalog.->>) 'loss')::float8, "
-							  "(h OPERATOR(pg_catalog.->>) 'valid_hr10')::float8, "
-							  "(h OPERATOR(pg_catalog.->>) 'valid_ndcg10')::float8, "
-							  "(h OPERATOR(pg_catalog.->>) 'inst_per_sec')::float8, "
-							  "pg_catalog.make_interval(secs => (h OPERATOR(pg_catalog.->>) 'eta')::float8)::text "
+	if (SPI_execute_with_args("SELECT (h OPERATOR(pg_catalog.->>) 'epoch')::pg_catalog.int4, j.epochs, "
+							  "(h OPERATOR(pg_catalog.->>) 'loss')::pg_catalog.float8, "
+							  "(h OPERATOR(pg_catalog.->>) 'valid_hr10')::pg_catalog.float8, "
+							  "(h OPERATOR(pg_catalog.->>) 'valid_ndcg10')::pg_catalog.float8, "
+							  "(h OPERATOR(pg_catalog.->>) 'inst_per_sec')::pg_catalog.float8, "
+							  "pg_catalog.make_interval(secs => (h OPERATOR(pg_catalog.->>) 'eta')::pg_catalog.float8)::pg_catalog.text "
 							  "FROM cnnrec.jobs j, pg_catalog.jsonb_array_elements("
 							  "COALESCE(j.metrics OPERATOR(pg_catalog.->) 'history', '[]'::pg_catalog.jsonb)) h "
 							  "WHERE j.job_id OPERATOR(pg_catalog.=) $1 "
-							  "AND (h OPERATOR(pg_catalog.->>) 'epoch')::int4 OPERATOR(pg_catalog.>) $2 ORDER BY 1",
+							  "AND (h OPERATOR(pg_catalog.->>) 'epoch')::pg_catalog.int4 OPERATOR(pg_catalog.>) $2 ORDER BY 1",
 							  2, argtypes, values, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read cnnrec.jobs");
 	for (i = 0; i < SPI_processed; i++)
@@ -524,7 +524,7 @@ cnnrec_cancel(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("training job %lld does not exist", (long long) job_id)));
 	(void) CnnrecCatalogExec("SELECT m.owner::pg_catalog.oid::pg_catalog.int8 FROM cnnrec.jobs j "
-							 "JOIN cnnrec.models m USING (model_id) WHERE j.job_id OPERATOR(pg_catalog.=) $1",
+							 "JOIN cnnrec.models m ON m.model_id OPERATOR(pg_catalog.=) j.model_id WHERE j.job_id OPERATOR(pg_catalog.=) $1",
 							 false, 1, argtypes, values, NULL, &owner);
 	if (!has_privs_of_role(GetUserId(), (Oid) run_as) &&
 		!(owner != 0 && has_privs_of_role(GetUserId(), (Oid) owner)))

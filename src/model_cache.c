@@ -173,8 +173,8 @@ probe(const char *name)
 	{
 		Oid			argtypes[1] = {TEXTOID};
 		SPIPlanPtr	plan = SPI_prepare("SELECT m.model_id, COALESCE(v.version, 0), v.weights_bytes, v.weights_crc32c, "
-									   "m.source::pg_catalog.oid, m.user_column::text, m.item_column::text, "
-									   "m.time_column::text, m.event_column::text, "
+									   "m.source::pg_catalog.oid, m.user_column::pg_catalog.text, m.item_column::pg_catalog.text, "
+									   "m.time_column::pg_catalog.text, m.event_column::pg_catalog.text, "
 									   "COALESCE((m.options OPERATOR(pg_catalog.->>) 'exclude_seen')::boolean, true), "
 									   "'cnnrec.model_versions'::pg_catalog.regclass::pg_catalog.oid "
 									   "FROM cnnrec.models m LEFT JOIN cnnrec.model_versions v "

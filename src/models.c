@@ -278,8 +278,8 @@ CnnrecCheckSourceAccess(int64 model_id)
 
 	values[0] = Int64GetDatum(model_id);
 	SPI_connect();
-	if (SPI_execute_with_args("SELECT source::pg_catalog.oid, user_column::text, item_column::text, "
-							  "time_column::text, event_column::text, name FROM cnnrec.models "
+	if (SPI_execute_with_args("SELECT source::pg_catalog.oid, user_column::pg_catalog.text, item_column::pg_catalog.text, "
+							  "time_column::pg_catalog.text, event_column::pg_catalog.text, name FROM cnnrec.models "
 							  "WHERE model_id OPERATOR(pg_catalog.=) $1",
 							  1, argtypes, values, NULL, true, 1) != SPI_OK_SELECT ||
 		SPI_processed != 1)

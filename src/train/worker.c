@@ -361,9 +361,9 @@ read_definition(TrainJob *job)
 
 	values[0] = Int64GetDatum(job->job_id);
 	SPI_connect();
-	if (SPI_execute_with_args("SELECT m.model_id, m.name, m.source::pg_catalog.oid, m.user_column::text, "
-							  "m.item_column::text, m.time_column::text, m.event_column::text, m.options, j.options "
-							  "FROM cnnrec.jobs j JOIN cnnrec.models m USING (model_id) "
+	if (SPI_execute_with_args("SELECT m.model_id, m.name, m.source::pg_catalog.oid, m.user_column::pg_catalog.text, "
+							  "m.item_column::pg_catalog.text, m.time_column::pg_catalog.text, m.event_column::pg_catalog.text, m.options, j.options "
+							  "FROM cnnrec.jobs j JOIN cnnrec.models m ON m.model_id OPERATOR(pg_catalog.=) j.model_id "
 							  "WHERE j.job_id OPERATOR(pg_catalog.=) $1",
 							  1, argtypes, values, NULL, true, 1) != SPI_OK_SELECT ||
 		SPI_processed != 1)
