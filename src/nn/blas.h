@@ -69,6 +69,13 @@ extern float nn_vmax(int n, const float *x);
 /* z = x * y elementwise over n floats. */
 extern void nn_vmul(size_t n, const float *x, const float *y, float *z);
 
+/* 1 if the loops use the AVX2 + FMA kernels for A * B^T and SGEMV (x86-64
+ * CPUs that have them, decided once at run time), else 0. */
+extern int	nn_blas_simd(void);
+
+/* Tests: 0 forces the portable kernels, 1 restores the CPU's best. */
+extern void nn_blas_set_simd(int on);
+
 /* 1 if nn_sgemm calls a real BLAS (CNNREC_OPENBLAS), else 0. */
 extern int	nn_blas_available(void);
 

@@ -657,6 +657,57 @@ test_loss_reference(void)
 
 /* ---- serving: loops vs BLAS ---------------------------------------- */
 
+/* Scoring one user (SGEMV, recommend()) and a block (A B^T, recommend_all())
+ * agree with either kernel set: bit for bit with the portable loops, to
+ * float rounding with the SIMD ones (which sum in another order for blocks). */
+static void
+test_gemv_gemm_identical(void)
+{
+	const int	N = 1349,
+				K = 100,
+				U = 11;
+	float	   *W = malloc(sizeof(float) * N * K);
+	float	   *X = malloc(sizeof(float) * U * K);
+	float	   *S = malloc(sizeof(float) * U * N);
+	float	   *y = malloc(sizeof(float) * N);
+	NnRng		r;
+	int			simd,
+				u,
+				i;
+
+	nn_rng_seed(&r, 9, 9);
+	for (i = 0; i < N * K; i++)
+		W[i] = nn_rng_float(&r) - 0.5f;
+	for (i = 0; i < U * K; i++)
+		X[i] = nn_rng_float(&r) - 0.5f;
+	for (simd = 1; simd >= 0; simd--)
+	{
+		int			same = 1;
+		double		diff = 0.0;
+
+		nn_blas_set_simd(simd);
+		nn_sgemm_loops(NN_NOTRANS, NN_TRANS, U, N, K, 1.0f, X, K, W, K, 0.0f, S, N);
+		for (u = 0; u < U; u++)
+		{
+			for (i = 0; i < N; i++)
+				y[i] = 0.0f;
+			nn_sgemv_loops(NN_NOTRANS, N, K, 1.0f, W, K, X + (size_t) u * K, 1.0f, y);
+			if (memcmp(y, S + (size_t) u * N, sizeof(float) * N) != 0)
+				same = 0;
+			diff = fmax(diff, max_abs_diff(y, S + (size_t) u * N, N));
+		}
+		if (simd && nn_blas_simd())
+			ok(diff < 1e-5, "SGEMV scores == SGEMM block scores to rounding, AVX2+FMA kernels (%.2g)", diff);
+		else
+			ok(same, "SGEMV scores == SGEMM block scores bit for bit, portable kernels");
+	}
+	nn_blas_set_simd(1);
+	free(W);
+	free(X);
+	free(S);
+	free(y);
+}
+
 static void
 test_blas(void)
 {
@@ -670,13 +721,13 @@ test_blas(void)
 	double		worst = 0.0;
 
 	nn_rng_seed(&r, 5, 5);
-	for (s = 0; s < 7; s++)
+	for (s = 0; s < 14; s++)
 		for (ta = 0; ta < 2; ta++)
 			for (tb = 0; tb < 2; tb++)
 			{
-				int			M = shapes[s][0];
-				int			N = shapes[s][1];
-				int			K = shapes[s][2];
+				int			M = shapes[s % 7][0];
+				int			N = shapes[s % 7][1];
+				int			K = shapes[s % 7][2];
 				int			lda = (ta ? M : K) + 3;
 				int			ldb = (tb ? K : N) + 1;
 				int			ldc = N + 2;
@@ -696,7 +747,9 @@ test_blas(void)
 				for (i = 0; i < (size_t) M * ldc; i++)
 					C1[i] = C2[i] = nn_rng_float(&r);
 				nn_sgemm(ta, tb, M, N, K, 0.7f, A, lda, B, ldb, 0.3f, C1, ldc);
+				nn_blas_set_simd(s < 7);	/* the CPU's best kernels, then the portable ones */
 				nn_sgemm_loops(ta, tb, M, N, K, 0.7f, A, lda, B, ldb, 0.3f, C2, ldc);
+				nn_blas_set_simd(1);
 				for (i = 0; i < (size_t) M * ldc; i++)
 					scale = fmax(scale, fabs(C1[i]));
 				if (max_abs_diff(C1, C2, (size_t) M * ldc) > 1e-5 * (1.0 + scale) * sqrt(K))
@@ -707,7 +760,9 @@ test_blas(void)
 				free(C1);
 				free(C2);
 			}
-	ok(good, "nn_sgemm == nn_sgemm_loops for all transposes (rel %.2g)", worst);
+	ok(good, "nn_sgemm == nn_sgemm_loops for all transposes, SIMD kernels (%s) and portable (rel %.2g)",
+	   nn_blas_simd() ? "AVX2+FMA" : "none on this CPU", worst);
+	test_gemv_gemm_identical();
 
 	{
 		float		A[6 * 9];
