@@ -49,7 +49,7 @@ build_seq() {
 	inc=$("$PG_CONFIG" --includedir-server)
 	# shellcheck disable=SC2086
 	$CC $CFLAGS -I"$inc" -Wno-ignored-attributes -o "$WORK/fuzz_seq" \
-		"$ROOT/test/fuzz/fuzz_seq.c" "$ROOT/test/fuzz/seq_stubs.c" \
+		"$ROOT/test/fuzz/fuzz_seq.c" "$ROOT/test/fuzz/seq_stubs.c" "$ROOT/test/fuzz/seq_unreached.c" \
 		"$ROOT/src/seq.c" "$ROOT/src/seq_agg.c"
 }
 
@@ -76,7 +76,8 @@ seed_blob() {
 }
 
 # Seed literals of cnnrec.seq: every time kind, both event kinds, NULLs,
-# escapes, unsorted entries, infinities, whitespace.
+# escapes, unsorted entries, infinities, whitespace.  Quoted times use the
+# stand-in syntax of seq_stubs.c (the stored number, or +-infinity).
 seed_seq() {
 	local dir=$WORK/seed_seq i=0 s
 	rm -rf "$dir"
@@ -86,9 +87,10 @@ seed_seq() {
 		'integer:[(42,1),(7,2)]' \
 		'integer,integer:[(3,5,-1),(1,5,NULL),(2,4,7)]' \
 		'integer,text:[(42,1700000000,"view"),(7,1700000060,"cart"),(7,1700000060,NULL)]' \
-		'timestamptz,text:[(42,"2024-01-01 10:00:00+00","view"),(7,"2024-01-01 10:05:00+00",NULL)]' \
-		'timestamp:[(1,"2024-01-01 00:00:00"),(2,"infinity"),(3,"-infinity")]' \
-		'date,integer:[(42,"2024-01-01",3),(1,"2023-12-31",-2147483647)]' \
+		'timestamptz,text:[(42,"2024-01-01 10:00:00+00","view")]' \
+		'timestamptz,text:[(42,"100","view"),(7,"-5",NULL),(7,"-5","view")]' \
+		'timestamp:[(1,"0"),(2,"infinity"),(3,"-infinity")]' \
+		'date,integer:[(42,"17",3),(1,"infinity",-2147483647)]' \
 		' Integer , Text : [ ( -9223372036854775808 , +9223372036854775807 , "a\"b\\c" ) ] ' \
 		'integer,text:[(1,1,"x"),(1,1,"y"),(1,1,"x"),(2,0,"")]'; do
 		printf '%s' "$s" >"$dir/seed$i"
