@@ -15,6 +15,10 @@
  * memory (also after a context is deleted), leak or undefined arithmetic
  * stops the run.  A violated property calls abort().
  *
+ * Inputs are limited to what the server can deliver to an input function:
+ * valid UTF-8 without NUL bytes (the database encoding of the test
+ * clusters); anything else is skipped.
+ *
  * FUZZ_SEQ_PRINT=1 prints each input's canonical output or error message.
  *
  * Each input runs in its own memory context, deleted afterwards, also
@@ -26,6 +30,7 @@
 #include <stdlib.h>
 
 #include "fmgr.h"
+#include "mb/pg_wchar.h"
 #include "utils/memutils.h"
 
 #include "seq.h"
@@ -92,6 +97,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char	   *volatile out = NULL;
 	char	   *text;
 
+	/*
+	 * The server hands an input function only text that is valid in the
+	 * database encoding (client input is verified on arrival), so bytes
+	 * that are not valid UTF-8, or a NUL, never reach seq_in.
+	 */
+	if (!pg_verify_mbstr(PG_UTF8, (const char *) data, (int) size, true))
+		return 0;
 	if (!root)
 		root = stub_context_create(NULL, "fuzz root");
 	iter = stub_context_create(root, "fuzz input");
