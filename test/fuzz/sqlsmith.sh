@@ -22,6 +22,26 @@
 # It prints sqlsmith's query count and error summary, and how often each
 # cnnrec function was called (track_functions = all).
 #
+# sqlsmith never calls set-returning functions and draws each call from
+# the ~3,000 routines of pg_proc, so on its own it almost never reaches
+# recommend() and friends.  FOCUS=1 (the default) therefore also gives
+# smith, in schema smith_focus placed before pg_catalog in its
+# search_path:
+#   - a view smith_focus.pg_proc that sqlsmith's unqualified catalog query
+#     reads instead of pg_catalog.pg_proc: the routines of cnnrec plus the
+#     non-SRF wrappers below (the catalog itself is untouched; generated
+#     queries name routines schema-qualified);
+#   - scalar wrappers of every serving SRF and of seq_windows and
+#     generate_events, taking all their arguments, so sqlsmith fuzzes the
+#     arguments (NULLs, huge k, odd arrays, unknown models);
+#   - tables of sequences (every time and event kind) and views over
+#     recommend(), similar_items() and seq_windows(), as FROM items, and
+#     --exclude-catalog, so FROM items come from these, the event log and
+#     cnnrec's catalog rather than from the ~130 system relations.
+# A schema before pg_catalog in the caller's search_path is itself hostile
+# input for the extension's own SQL, which must be schema-qualified.
+# FOCUS=0 runs plain sqlsmith over the whole catalog.
+#
 # Usage: test/fuzz/sqlsmith.sh [max-queries] [seed]   (default 10000, 1)
 #        SKIP_BUILD=1 to use what is installed.
 # Needs: apt-get install sqlsmith
@@ -56,6 +76,61 @@ SELECT cnnrec.create_model('mine', 'public.events', 'user_id', 'item_id', 'ts', 
 						   '{"preset": "caser", "d": 8, "threads": 1, "epochs": 1}');
 RESET ROLE;
 SQL
+if [ "${FOCUS:-1}" = 1 ]; then
+	say "focus: wrappers, views and a filtered pg_proc for smith"
+	run -d smith <<'SQL' || exit 1
+CREATE TABLE public.seqs AS
+	SELECT user_id, cnnrec.sequence_agg(item_id, ts, event) AS s_tz_text,
+		   cnnrec.sequence_agg(item_id, ts::timestamp) AS s_ts,
+		   cnnrec.sequence_agg(item_id, ts::date, length(event)) AS s_date_int,
+		   cnnrec.sequence_agg(item_id, extract(epoch FROM ts)::bigint) AS s_int
+	FROM public.events GROUP BY user_id;
+GRANT SELECT ON public.seqs TO smith;
+CREATE SCHEMA smith_focus;
+GRANT USAGE ON SCHEMA smith_focus TO smith;
+CREATE FUNCTION smith_focus.rec(user_id bigint, k int, model text, exclude_seen boolean, candidates bigint[])
+	RETURNS text LANGUAGE sql STABLE
+	AS $$ SELECT pg_catalog.string_agg(r::text, ' ') FROM public.recommend($1, $2, $3, $4, $5) r $$;
+CREATE FUNCTION smith_focus.rec_items(items bigint[], k int, model text, times timestamptz[], events text[], exclude_seen boolean)
+	RETURNS text LANGUAGE sql STABLE
+	AS $$ SELECT pg_catalog.string_agg(r::text, ' ') FROM public.recommend_for_items($1, $2, $3, $4, $5, $6) r $$;
+CREATE FUNCTION smith_focus.similar(item_id bigint, k int, model text)
+	RETURNS text LANGUAGE sql STABLE
+	AS $$ SELECT pg_catalog.string_agg(r::text, ' ') FROM public.similar_items($1, $2, $3) r $$;
+CREATE FUNCTION smith_focus.explain(user_id bigint, item_id bigint, model text)
+	RETURNS text LANGUAGE sql STABLE
+	AS $$ SELECT pg_catalog.string_agg(r::text, ' ') FROM public.explain_recommendation($1, $2, $3) r $$;
+CREATE FUNCTION smith_focus.rec_all(model text, k int)
+	RETURNS bigint LANGUAGE sql STABLE
+	AS $$ SELECT pg_catalog.count(*) FROM cnnrec.recommend_all($1, $2) $$;
+CREATE FUNCTION smith_focus.windows(seq cnnrec.seq, l int, t int)
+	RETURNS text LANGUAGE sql IMMUTABLE
+	AS $$ SELECT pg_catalog.string_agg(w::text, ' ') FROM cnnrec.seq_windows($1, $2, $3) w $$;
+CREATE FUNCTION smith_focus.gen(n_users bigint, n_items bigint, events_per_user int, seed bigint,
+								n_categories int, start timestamptz, first_user bigint)
+	RETURNS bigint LANGUAGE sql IMMUTABLE
+	AS $$ SELECT pg_catalog.count(*) FROM cnnrec.generate_events($1, $2, $3, $4, $5, $6, $7) $$;
+CREATE FUNCTION smith_focus.seq_text(t text)
+	RETURNS cnnrec.seq LANGUAGE sql STABLE
+	AS $$ SELECT $1::cnnrec.seq $$;
+CREATE VIEW smith_focus.recs AS
+	SELECT s.user_id, r.* FROM public.seqs s, LATERAL public.recommend(s.user_id, 3, 'shop') r;
+CREATE VIEW smith_focus.similars AS
+	SELECT i, r.* FROM pg_catalog.generate_series(0, 60) i, LATERAL public.similar_items(i, 3, 'shop') r;
+CREATE VIEW smith_focus.windows_v AS
+	SELECT s.user_id, w.* FROM public.seqs s, LATERAL cnnrec.seq_windows(s.s_tz_text, 3, 2) w;
+GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA smith_focus TO smith;
+GRANT SELECT ON ALL TABLES IN SCHEMA smith_focus TO smith;
+CREATE VIEW smith_focus.pg_proc AS
+	SELECT * FROM pg_catalog.pg_proc
+	WHERE pronamespace IN ('cnnrec'::pg_catalog.regnamespace, 'smith_focus'::pg_catalog.regnamespace)
+	   OR (pronamespace = 'public'::pg_catalog.regnamespace AND proname IN
+		   ('recommend', 'recommend_for_items', 'similar_items', 'explain_recommendation'));
+GRANT SELECT ON smith_focus.pg_proc TO smith;
+ALTER ROLE smith SET search_path = smith_focus, pg_catalog, public;
+ALTER ROLE smith SET cnnrec.default_model = 'shop';
+SQL
+fi
 # smith trains its own model (training runs as the caller)
 run -d smith -U smith -c "CALL cnnrec.train('mine')" || exit 1
 run -d smith -U smith -c 'SELECT count(*) FROM recommend(1, 5, model => $$shop$$)' || exit 1
@@ -66,7 +141,9 @@ run -d smith -c "SELECT pg_stat_reset()" >/dev/null
 START=$(run -d smith -tA -c 'SELECT pg_postmaster_start_time()')
 say "sqlsmith: $MAX queries as smith (seed $SEED)"
 t0=$(date +%s)
-sqlsmith --target="host=$PGHOST port=$PGPORT dbname=smith user=smith" \
+EXTRA=
+[ "${FOCUS:-1}" = 1 ] && EXTRA=--exclude-catalog
+sqlsmith --target="host=$PGHOST port=$PGPORT dbname=smith user=smith" $EXTRA \
 	--max-queries="$MAX" --seed="$SEED" --verbose >"$OUT/sqlsmith.out" 2>"$OUT/sqlsmith.err"
 src=$?
 t1=$(date +%s)
@@ -88,7 +165,7 @@ say "sqlsmith exit status $src after $((t1 - t0)) s; last lines of its output:"
 tail -25 "$OUT/sqlsmith.err" >&2
 say "cnnrec functions called during the run (track_functions):"
 run -d smith -c "SELECT funcname, calls FROM pg_stat_user_functions
-	WHERE schemaname IN ('cnnrec', 'public') ORDER BY calls DESC, funcname"
+	WHERE schemaname IN ('cnnrec', 'public', 'smith_focus') ORDER BY calls DESC, funcname"
 if [ "$fail" = 0 ]; then
 	echo "sqlsmith: $MAX queries, no server crash"
 else
