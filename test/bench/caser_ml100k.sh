@@ -4,8 +4,9 @@
 #
 # Runs, each with the same protocol (model-spec §6: iterated 5-core, the
 # chronological leave-last-out split, full ranking with the history
-# excluded, early stopping on validation NDCG@10 evaluated every epoch with
-# patience 6, at most 30 epochs, 2 threads):
+# excluded, early stopping on validation NDCG@10 evaluated every epoch,
+# 2 threads, seed 1234; caser at most 30 epochs with patience 6, tacaser
+# its preset's schedule):
 #   1. caser   on ml-100k          the Caser reference settings: d 50,
 #                                  L 5, T 3, nh 16, nv 4, dropout 0.5, Adam
 #                                  lr 1e-3, L2 1e-6, batch 512, bce_per_target
@@ -25,7 +26,7 @@
 # Knobs (environment):
 #   CNNREC_BENCH_DATA     dataset directory     (default: <repo>/../shared/data)
 #   CNNREC_BENCH_THREADS  training threads      (default 2)
-#   CNNREC_BENCH_EPOCHS   maximum epochs        (default 30)
+#   CNNREC_BENCH_EPOCHS   caser's maximum epochs (default 30)
 #   CNNREC_BENCH_RUNS     which runs, e.g. "1 2" (default "1 2 3 4")
 # Throughput depends on the machine being otherwise idle; the load average
 # at the start is printed with the figures.
@@ -47,11 +48,10 @@ done
 
 make -C "$ROOT" -s src/tools/cnnrec-train >&2
 
-PROTOCOL=(--kcore 5 --exclude-seen on --epochs "$EPOCHS" --eval-every 1 --patience 6
-	--threads "$THREADS" --seed 1234)
+PROTOCOL=(--kcore 5 --exclude-seen on --threads "$THREADS" --seed 1234)
 CASER=(--preset caser --d 50 --l 5 --t 3 --nh 16 --nv 4 --dropout 0.5 --lr 1e-3 --l2 1e-6
-	--batch 512 --loss bce_per_target --negatives 3)
-TACASER=(--preset tacaser)
+	--batch 512 --loss bce_per_target --negatives 3 --epochs "$EPOCHS" --eval-every 1 --patience 6)
+TACASER=(--preset tacaser)	# its own schedule: every epoch, patience 10, at most 100
 
 # jget JSON PATH: a number from our own flat JSON ("test.hr10", "inst_per_sec").
 jget() {
