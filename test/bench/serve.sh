@@ -15,6 +15,7 @@
 # cnnrec.recommend_all() against one recommend() call per user.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+. "$ROOT/test/lib.sh"
 DATA=${CNNREC_BENCH_DATA:-$ROOT/../shared/data}
 SECONDS_PER_RUN=${CNNREC_BENCH_SECONDS:-10}
 QUICK=${1:-}
