@@ -350,7 +350,9 @@ wait_for_job(int64 job_id, BackgroundWorkerHandle *worker)
 			r = read_job(job_id);
 			MemoryContextSwitchTo(oldcxt);
 			last_epoch = notice_epochs(job_id, last_epoch);
-			if (r.phase && strcmp(r.phase, last_phase) != 0 && strcmp(r.phase, "training") != 0)
+			/* loading and saving get a line; training and evaluating show as epochs */
+			if (r.phase && strcmp(r.phase, last_phase) != 0 &&
+				strcmp(r.phase, "training") != 0 && strcmp(r.phase, "evaluating") != 0)
 				ereport(NOTICE, (errmsg("training job %lld: %s", (long long) job_id, r.phase)));
 			strlcpy(last_phase, r.phase ? r.phase : "", sizeof(last_phase));
 			if (strcmp(r.status, JOB_SUCCEEDED) == 0)
