@@ -38,7 +38,7 @@ sql <<SQL
 \timing on
 CREATE TABLE public.events AS
 	SELECT * FROM cnnrec.generate_events($N_USERS, $N_ITEMS, $EVENTS_PER_USER, 42,
-		start => date_trunc('day', now()) - interval '150 days');
+		start => date_trunc('day', now()) - interval '90 days');
 \timing off
 CREATE INDEX ON public.events (user_id, ts);
 ANALYZE public.events;
