@@ -24,10 +24,12 @@
 
 #include <math.h>
 
+#include "catalog/objectaddress.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/date.h"
@@ -65,6 +67,32 @@ typedef struct Instance
 	bool		clock;			/* times are a clock (buckets from "now") */
 } Instance;
 
+
+/*
+ * recommend_for_items() and similar_items() read no table, but what they
+ * return was learned from the model's source: like recommend(), which reads
+ * it, they need the caller's SELECT on it (on the table, or on each of the
+ * model's columns).  A source dropped since training protects nothing.
+ */
+static void
+require_source_select(const ServingModel *m)
+{
+	const char *cols[4] = {m->user_column, m->item_column, m->time_column, m->event_column};
+	Oid			role = GetUserId();
+	char		relkind = get_rel_relkind(m->source);
+	int			i;
+
+	if (relkind == '\0' || pg_class_aclcheck(m->source, role, ACL_SELECT) == ACLCHECK_OK)
+		return;
+	for (i = 0; i < 4; i++)
+	{
+		AttrNumber	att = cols[i] ? get_attnum(m->source, cols[i]) : InvalidAttrNumber;
+
+		if (att != InvalidAttrNumber &&
+			pg_attribute_aclcheck(m->source, att, role, ACL_SELECT) != ACLCHECK_OK)
+			aclcheck_error(ACLCHECK_NO_PRIV, get_relkind_objtype(relkind), get_rel_name(m->source));
+	}
+}
 /* Check k against the documented range. */
 static int32
 check_k(FunctionCallInfo fcinfo, int argno)
@@ -399,6 +427,7 @@ cnnrec_recommend_for_items(PG_FUNCTION_ARGS)
 	k = check_k(fcinfo, 1);
 	InitMaterializedSRF(fcinfo, 0);
 	m = CnnrecGetServingModel(PG_ARGISNULL(2) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(2)));
+	require_source_select(m);
 	if (ARR_NDIM(items) > 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
@@ -463,6 +492,7 @@ cnnrec_similar_items(PG_FUNCTION_ARGS)
 	k = check_k(fcinfo, 1);
 	InitMaterializedSRF(fcinfo, 0);
 	m = CnnrecGetServingModel(PG_ARGISNULL(2) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(2)));
+	require_source_select(m);
 	model = &m->blob.model;
 	id = nn_blob_item_id(&m->blob.maps, item_ext);
 	if (id == 0)

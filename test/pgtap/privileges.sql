@@ -19,7 +19,7 @@
 -- No outer transaction (training needs committed rows); objects are named
 -- tap_pv_* and dropped at the end.
 SET client_min_messages = warning;
-SELECT plan(34);
+SELECT plan(37);
 
 -- Run sql as role r; returns {sqlstate, message} of its error, or NULL.
 -- The role is set for the statement only and reset before returning.
@@ -123,6 +123,18 @@ SELECT is(pg_temp.as_role('tap_pv_bob', format('SELECT cnnrec.cancel(%s)', :a_jo
 SELECT is(pg_temp.as_role('tap_pv_bob', $$SELECT * FROM public.recommend(1, 5, 'tap_pv_a')$$),
 	ARRAY['42501', 'permission denied for table tap_pv_events'],
 	'bob cannot be served from it either: serving reads the history with his rights');
+SELECT min(item_id) AS pv_item FROM public.tap_pv_events \gset
+SELECT is(pg_temp.as_role('tap_pv_bob', format('SELECT * FROM public.similar_items(%s, 5, %L)', :pv_item, 'tap_pv_a')),
+	ARRAY['42501', 'permission denied for table tap_pv_events'],
+	'nor get similar items, which were learned from the source');
+SELECT is(pg_temp.as_role('tap_pv_bob',
+		format('SELECT * FROM public.recommend_for_items(ARRAY[%s]::bigint[], 5, %L)', :pv_item, 'tap_pv_a')),
+	ARRAY['42501', 'permission denied for table tap_pv_events'],
+	'nor recommendations for an anonymous session');
+GRANT SELECT (user_id, item_id, ts, event) ON public.tap_pv_events TO tap_pv_bob;
+SELECT is(pg_temp.as_role('tap_pv_bob', format('SELECT * FROM public.similar_items(%s, 5, %L)', :pv_item, 'tap_pv_a')),
+	NULL, 'SELECT on the model''s columns is enough');
+REVOKE SELECT (user_id, item_id, ts, event) ON public.tap_pv_events FROM tap_pv_bob;
 SELECT is(pg_temp.as_role('tap_pv_bob', $$INSERT INTO cnnrec.jobs (model) VALUES ('tap_pv_a')$$),
 	ARRAY['42501', 'permission denied for table jobs'], 'bob cannot write the catalog directly');
 SELECT is((SELECT count(*) FROM cnnrec.jobs), :jobs_before::bigint, 'the refusals created no job');
