@@ -27,27 +27,8 @@
 
 REVOKE ALL ON FUNCTION cnnrec.generate_events_support(pg_catalog.internal) FROM PUBLIC;
 
-REVOKE ALL ON FUNCTION
-	cnnrec.create_model(pg_catalog.text, pg_catalog.regclass, pg_catalog.text, pg_catalog.text,
-						pg_catalog.text, pg_catalog.text, pg_catalog.jsonb),
-	cnnrec.deploy(pg_catalog.text, pg_catalog.int4),
-	cnnrec.drop_model(pg_catalog.text),
-	cnnrec.cancel(pg_catalog.int8),
-	cnnrec.generate_events(pg_catalog.int8, pg_catalog.int8, pg_catalog.int4, pg_catalog.int8,
-						   pg_catalog.int4, pg_catalog.timestamptz, pg_catalog.int8),
-	@extschema@.recommend(pg_catalog.int8, pg_catalog.int4, pg_catalog.text, pg_catalog.bool,
-						  pg_catalog.int8[]),
-	@extschema@.recommend_for_items(pg_catalog.int8[], pg_catalog.int4, pg_catalog.text,
-									pg_catalog.timestamptz[], pg_catalog.text[], pg_catalog.bool),
-	@extschema@.similar_items(pg_catalog.int8, pg_catalog.int4, pg_catalog.text),
-	@extschema@.explain_recommendation(pg_catalog.int8, pg_catalog.int8, pg_catalog.text),
-	cnnrec.recommend_all(pg_catalog.text, pg_catalog.int4),
-	cnnrec.evaluate(pg_catalog.text, pg_catalog.int4, pg_catalog.int4, pg_catalog.bool, pg_catalog.bool),
-	cnnrec.evaluate_groups(pg_catalog.text, pg_catalog.int4, pg_catalog.int4, pg_catalog.bool, pg_catalog.bool)
-FROM PUBLIC;
-REVOKE ALL ON PROCEDURE cnnrec.train(pg_catalog.text, pg_catalog.jsonb, pg_catalog.bool, pg_catalog.int8)
-FROM PUBLIC;
-
+-- A GRANT on a routine with the default ACL stores that ACL explicitly
+-- (owner and PUBLIC), which CREATE EXTENSION records in pg_init_privs.
 GRANT EXECUTE ON FUNCTION
 	cnnrec.create_model(pg_catalog.text, pg_catalog.regclass, pg_catalog.text, pg_catalog.text,
 						pg_catalog.text, pg_catalog.text, pg_catalog.jsonb),

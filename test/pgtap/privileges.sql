@@ -37,20 +37,7 @@ EXCEPTION WHEN OTHERS THEN
 	RETURN ARRAY[st, msg];
 END $$;
 
--- Poll a job until it ends or timeout_s passes; returns its status.
-CREATE FUNCTION pg_temp.wait_job(id bigint, timeout_s float8 DEFAULT 120)
-RETURNS text LANGUAGE plpgsql AS $$
-DECLARE
-	st text;
-	t_end timestamptz := clock_timestamp() + make_interval(secs => timeout_s);
-BEGIN
-	LOOP
-		SELECT status INTO st FROM cnnrec.jobs WHERE job_id = id;
-		EXIT WHEN st IS NULL OR st NOT IN ('queued', 'running') OR clock_timestamp() > t_end;
-		PERFORM pg_sleep(0.05);
-	END LOOP;
-	RETURN st;
-END $$;
+\ir wait_job.inc
 
 CREATE ROLE tap_pv_dba NOLOGIN;
 CREATE ROLE tap_pv_alice NOLOGIN;

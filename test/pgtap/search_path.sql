@@ -50,20 +50,7 @@ EXCEPTION WHEN OTHERS THEN
 	RETURN msg;
 END $$;
 
--- Poll a job until it ends or timeout_s passes; returns its status.
-CREATE FUNCTION pg_temp.wait_job(id bigint, timeout_s float8 DEFAULT 120)
-RETURNS text LANGUAGE plpgsql AS $$
-DECLARE
-	st text;
-	t_end timestamptz := clock_timestamp() + make_interval(secs => timeout_s);
-BEGIN
-	LOOP
-		SELECT status INTO st FROM cnnrec.jobs WHERE job_id = id;
-		EXIT WHEN st IS NULL OR st NOT IN ('queued', 'running') OR clock_timestamp() > t_end;
-		PERFORM pg_sleep(0.05);
-	END LOOP;
-	RETURN st;
-END $$;
+\ir wait_job.inc
 
 -- Top 10 of a few users as one comparable text (items and scores).
 CREATE FUNCTION pg_temp.top(model text) RETURNS text LANGUAGE sql AS $$

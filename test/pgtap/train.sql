@@ -12,20 +12,7 @@ SELECT plan(59);
 CREATE TABLE public.tap_train_events AS SELECT * FROM cnnrec.generate_events(300, 60, 30, 7);
 CREATE INDEX ON public.tap_train_events (user_id, ts);
 
--- Poll a job until its status is one of until, or timeout_s passes.
-CREATE FUNCTION pg_temp.wait_job(id bigint, until text[], timeout_s float8 DEFAULT 60)
-RETURNS text LANGUAGE plpgsql AS $$
-DECLARE
-	st text;
-	t_end timestamptz := clock_timestamp() + make_interval(secs => timeout_s);
-BEGIN
-	LOOP
-		SELECT status INTO st FROM cnnrec.jobs WHERE job_id = id;
-		EXIT WHEN st = ANY (until) OR st IS NULL OR clock_timestamp() > t_end;
-		PERFORM pg_sleep(0.02);
-	END LOOP;
-	RETURN st;
-END $$;
+\ir wait_job.inc
 
 -- Poll until the job trains (phase 'training', a first epoch done).
 CREATE FUNCTION pg_temp.wait_training(id bigint, timeout_s float8 DEFAULT 60)
