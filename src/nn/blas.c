@@ -364,8 +364,8 @@ gemm_nt(int M, int N, int K, float alpha, const float *A, int lda,
  * ((l0+l4) + (l1+l5)) + ((l2+l6) + (l3+l7)), then the tail.  Many rows (a
  * block of users in recommend_all(), the batched forward pass): B is packed
  * into panels of 8 rows per L2-sized block and each output is one chain of
- * fused multiply-adds in k order, 4 x 16 outputs in registers, about twice
- * the dot-product tiles' speed and 3x the portable loops'.  The two orders
+ * fused multiply-adds in k order, 4 x 16 outputs in registers: 2-2.6x the
+ * portable loops' throughput (test/bench/gemm_kernels.c).  The two orders
  * round differently: a user's scores in a block equal its scores alone to
  * about 1e-6 relative, not bit for bit.  Every kernel is deterministic.
  */
@@ -386,85 +386,61 @@ hsum8(__m256 v)
 	return (f[0] + f[1]) + (f[2] + f[3]);
 }
 
-/* out[r][c] = A_r . B_c for an R x CN tile (R, CN <= 4 and constant once inlined). */
+/* out[c] = a . B_c for CN <= 4 rows of B (CN constant once inlined). */
 NN_AVX2 static inline __attribute__((always_inline)) void
-tile_avx2(const int R, const int CN, int K, const float *A, int lda,
-		  const float *B, int ldb, float out[4][4])
+tile_avx2(const int CN, int K, const float *a, const float *B, int ldb, float out[4])
 {
-	__m256		acc[4][4];
-	int			r,
-				c,
+	__m256		acc[4];
+	int			c,
 				k;
 
 #pragma GCC unroll 4
-	for (r = 0; r < R; r++)
-#pragma GCC unroll 4
-		for (c = 0; c < CN; c++)
-			acc[r][c] = _mm256_setzero_ps();
+	for (c = 0; c < CN; c++)
+		acc[c] = _mm256_setzero_ps();
 	for (k = 0; k + 8 <= K; k += 8)
 	{
-		__m256		b[4];
+		__m256		x = _mm256_loadu_ps(a + k);
 
 #pragma GCC unroll 4
 		for (c = 0; c < CN; c++)
-			b[c] = _mm256_loadu_ps(B + (size_t) c * ldb + k);
-#pragma GCC unroll 4
-		for (r = 0; r < R; r++)
-		{
-			__m256		a = _mm256_loadu_ps(A + (size_t) r * lda + k);
-
-#pragma GCC unroll 4
-			for (c = 0; c < CN; c++)
-				acc[r][c] = _mm256_fmadd_ps(a, b[c], acc[r][c]);
-		}
+			acc[c] = _mm256_fmadd_ps(x, _mm256_loadu_ps(B + (size_t) c * ldb + k), acc[c]);
 	}
 #pragma GCC unroll 4
-	for (r = 0; r < R; r++)
-#pragma GCC unroll 4
-		for (c = 0; c < CN; c++)
-		{
-			float		t = hsum8(acc[r][c]);
-			int			kk;
+	for (c = 0; c < CN; c++)
+	{
+		float		t = hsum8(acc[c]);
+		int			kk;
 
-			for (kk = k; kk < K; kk++)
-				t = __builtin_fmaf(A[(size_t) r * lda + kk], B[(size_t) c * ldb + kk], t);
-			out[r][c] = t;
-		}
+		for (kk = k; kk < K; kk++)
+			t = __builtin_fmaf(a[kk], B[(size_t) c * ldb + kk], t);
+		out[c] = t;
+	}
 }
 
-/* One tile of C += alpha * A B^T, with R and CN made constants. */
+/* c[0..CN) += alpha * a . B_c, CN = 1..4 rows of B sharing the loads of a. */
 NN_AVX2 static void
-tile_nt_avx2(int R, int CN, int K, float alpha, const float *A, int lda,
-			 const float *B, int ldb, float *C, int ldc)
+tile_nt_avx2(int CN, int K, float alpha, const float *a, const float *B, int ldb, float *c)
 {
-	float		o[4][4];
-	int			r,
-				c;
+	float		o[4];
+	int			j;
 
-#define NN_TILE(r_, c_) case (r_) * 8 + (c_): tile_avx2(r_, c_, K, A, lda, B, ldb, o); break
-	switch (R * 8 + CN)
+	switch (CN)
 	{
-			NN_TILE(4, 2);
-			NN_TILE(3, 2);
-			NN_TILE(2, 2);
-			NN_TILE(1, 2);
-			NN_TILE(4, 1);
-			NN_TILE(3, 1);
-			NN_TILE(2, 1);
-			NN_TILE(1, 1);
-			NN_TILE(1, 4);
-			NN_TILE(1, 3);
+		case 4:
+			tile_avx2(4, K, a, B, ldb, o);
+			break;
+		case 3:
+			tile_avx2(3, K, a, B, ldb, o);
+			break;
+		case 2:
+			tile_avx2(2, K, a, B, ldb, o);
+			break;
 		default:
-			for (r = 0; r < R; r++)
-				for (c = 0; c < CN; c++)
-					tile_avx2(1, 1, K, A + (size_t) r * lda, lda, B + (size_t) c * ldb, ldb,
-							  (float (*)[4]) &o[r][c]);
+			tile_avx2(1, K, a, B, ldb, o);
 			break;
 	}
-#undef NN_TILE
-	for (r = 0; r < R; r++)
-		for (c = 0; c < CN; c++)
-			C[(size_t) r * ldc + c] += alpha * o[r][c];
+	for (j = 0; j < CN; j++)
+		c[j] += alpha * o[j];
 }
 
 /* Rows of B packed per cache block (256 x K floats stay in L2). */
@@ -581,7 +557,7 @@ gemm_nt_packed_avx2(int M, int N, int K, float alpha, const float *A, int lda,
 	}
 }
 
-/* C += alpha * A * B^T: packed panels for blocks of rows, else 4 x 2 dot-product tiles (1 x 4 for one row). */
+/* C += alpha * A * B^T: packed panels for blocks of rows, else each row against 4 rows of B at a time. */
 NN_AVX2 static void
 gemm_nt_avx2(int M, int N, int K, float alpha, const float *A, int lda,
 			 const float *B, int ldb, float *C, int ldc)
@@ -591,7 +567,9 @@ gemm_nt_avx2(int M, int N, int K, float alpha, const float *A, int lda,
 
 	if (M >= NN_NT_PACK_MIN && K > 0)
 	{
-		float	   *P = malloc(sizeof(float) * (size_t) NN_NT_JBLOCK * K);
+		/* panels for one block of B: at most NN_NT_JBLOCK rows, rounded up to 8 */
+		int			rows = N < NN_NT_JBLOCK ? (N + 7) / 8 * 8 : NN_NT_JBLOCK;
+		float	   *P = malloc(sizeof(float) * (size_t) rows * K);
 
 		if (P != NULL)
 		{
@@ -600,21 +578,10 @@ gemm_nt_avx2(int M, int N, int K, float alpha, const float *A, int lda,
 			return;
 		}
 	}
-	if (M == 1)
-	{
+	for (i = 0; i < M; i++)
 		for (j = 0; j < N; j += 4)
-			tile_nt_avx2(1, N - j < 4 ? N - j : 4, K, alpha, A, lda,
-						 B + (size_t) j * ldb, ldb, C + j, ldc);
-		return;
-	}
-	for (i = 0; i < M; i += 4)
-	{
-		int			R = M - i < 4 ? M - i : 4;
-
-		for (j = 0; j < N; j += 2)
-			tile_nt_avx2(R, N - j < 2 ? 1 : 2, K, alpha, A + (size_t) i * lda, lda,
-						 B + (size_t) j * ldb, ldb, C + (size_t) i * ldc + j, ldc);
-	}
+			tile_nt_avx2(N - j < 4 ? N - j : 4, K, alpha, A + (size_t) i * lda,
+						 B + (size_t) j * ldb, ldb, C + (size_t) i * ldc + j);
 }
 #endif							/* __x86_64__ && __GNUC__ */
 
