@@ -180,6 +180,53 @@ FROM (SELECT user_id, cnnrec.sequence_agg(item_id, ts, event) AS seq FROM seq_ag
 SELECT cnnrec.sequence_agg(item_id, ts, event) FILTER (WHERE event LIKE '%-%') FROM seq_agg_part WHERE user_id = 1;
 RESET max_parallel_workers_per_gather;
 
+-- Long groups of every length up to 400 (several chunks each), arriving
+-- interleaved, in and out of order: hash aggregation (also spilling to
+-- disk in many batches), sorted grouping, a running and a moving window
+-- (the aggregate restarted for each row) and grouping sets all agree with
+-- array_agg.
+CREATE TABLE seq_agg_long AS
+SELECT g AS user_id, (abs(hashint4(g * 1000 + k)) % 97) AS item_id,
+       timestamptz '2024-01-01 00:00+00' + (CASE WHEN g % 3 = 0 THEN -k ELSE k END) * interval '1 minute' AS ts,
+       (ARRAY['view', 'cart'])[k % 2 + 1] AS event
+FROM generate_series(1, 400) g, generate_series(1, g) k
+ORDER BY k, g;
+ANALYZE seq_agg_long;
+CREATE TEMP VIEW long_reference AS
+SELECT user_id, array_agg(item_id::bigint ORDER BY ts, item_id, event) AS items FROM seq_agg_long GROUP BY user_id;
+SET max_parallel_workers_per_gather = 0;
+SET enable_sort = off;
+SELECT count(*) AS groups, count(*) FILTER (WHERE cnnrec.seq_items(s) = r.items) AS hash_same
+FROM (SELECT user_id, cnnrec.sequence_agg(item_id, ts, event) AS s FROM seq_agg_long GROUP BY user_id) q
+JOIN long_reference r USING (user_id);
+SET work_mem = '64kB';
+SELECT count(*) AS groups, count(*) FILTER (WHERE cnnrec.seq_items(s) = r.items) AS spilled_same
+FROM (SELECT user_id, cnnrec.sequence_agg(item_id, ts, event) AS s FROM seq_agg_long GROUP BY user_id) q
+JOIN long_reference r USING (user_id);
+RESET work_mem;
+RESET enable_sort;
+SET enable_hashagg = off;
+SELECT count(*) AS groups, count(*) FILTER (WHERE cnnrec.seq_items(s) = r.items) AS sorted_same
+FROM (SELECT user_id, cnnrec.sequence_agg(item_id, ts, event) AS s FROM seq_agg_long GROUP BY user_id) q
+JOIN long_reference r USING (user_id);
+RESET enable_hashagg;
+SELECT count(*) AS rows,
+       count(*) FILTER (WHERE cnnrec.seq_items(running) = running_ref) AS running_same,
+       count(*) FILTER (WHERE cnnrec.seq_items(moving) = moving_ref) AS moving_same
+FROM (SELECT cnnrec.sequence_agg(item_id, ts, event) OVER w AS running,
+             array_agg(item_id::bigint) OVER w AS running_ref,
+             cnnrec.sequence_agg(item_id, ts, event) OVER m AS moving,
+             array_agg(item_id::bigint) OVER m AS moving_ref
+      FROM seq_agg_long WHERE user_id > 350
+      WINDOW w AS (PARTITION BY user_id ORDER BY ts, item_id, event ROWS UNBOUNDED PRECEDING),
+             m AS (PARTITION BY user_id ORDER BY ts, item_id, event ROWS BETWEEN 60 PRECEDING AND CURRENT ROW)) q;
+SELECT count(*) AS sets, count(*) FILTER (WHERE cnnrec.seq_length(s) = n) AS lengths_same
+FROM (SELECT cnnrec.sequence_agg(item_id, ts) AS s, count(*) AS n
+      FROM seq_agg_long GROUP BY GROUPING SETS ((user_id), (item_id), ())) q;
+RESET max_parallel_workers_per_gather;
+DROP VIEW long_reference;
+DROP TABLE seq_agg_long;
+
 DROP TABLE seq_agg_part;
 DROP VIEW reference;
 DROP TABLE seq_agg_log;

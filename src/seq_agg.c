@@ -2,27 +2,36 @@
  * seq_agg.c
  *		The sequence builder and the parallel aggregate cnnrec.sequence_agg.
  *
- * Transition state (SeqBuilder): a growable array of packed (time, item,
- * event) entries, 24 bytes each, in the aggregate memory context.  The array
- * doubles when full, up to SEQ_MAX_EVENTS entries (what fits in a 1 GB
- * cnnrec.seq); one more raises ERRCODE_PROGRAM_LIMIT_EXCEEDED.  Nothing is
- * sorted while rows arrive: the final function sorts once, with a
+ * Builder (SeqBuilder): a growable array of packed (time, item, event)
+ * entries, 20 bytes each, sorted once by SeqBuilderFinish() with a
  * specialised quicksort (lib/sort_template.h: comparator inlined, presorted
- * input detected in one pass, skipped entirely when the rows arrived in
- * order), which is what makes the aggregate much cheaper than array_agg
- * with ORDER BY and its general-purpose per-group tuplesort.
+ * input detected in one pass) into a cnnrec.seq.  The text and binary input
+ * functions of cnnrec.seq (seq.c) use it, and so does every final function
+ * whose rows did not arrive in order, so every cnnrec.seq is produced here.
  *
- * The hot path is one row appended to one of many groups (hash
- * aggregation), so the state is laid out to touch as few cache lines as
- * possible: the fields a row needs (count, capacity, array, the previous
- * time and item for the "still in order" check) sit together at the start
- * of the state, and the array itself is only written, never read, by a
- * transition.
+ * Aggregate states.  The hot path is one row appended to one of many groups
+ * (hash aggregation over, say, 100,000 users): every memory line a row has
+ * to touch is a cache miss.  So a state is not a struct but the address of
+ * the group's next free entry slot, inside a chunk aligned to its size: the
+ * chunk header (previous chunk, kinds, dictionary) is found by masking the
+ * address, and a row touches nothing but the slot it writes.  A group
+ * starts with a small chunk (11 entries) and goes on with large ones (49);
+ * the low bit of the state tells which.  Chunks are carved out of big
+ * blocks (SeqArena) of the aggregate memory context, one arena per support
+ * function and context, forgotten through a reset callback when the
+ * context is reset (hash aggregation batches, rescans, window restarts).
+ * Nothing is sorted, checked or counted while rows arrive: the final
+ * function walks the chain once, and when the entries arrived in order (an
+ * append-only log) writes them straight into the result; otherwise it
+ * gathers them into a builder and sorts.  The size limit (SEQ_MAX_EVENTS,
+ * what fits in a 1 GB value) is checked there.  The final function only
+ * reads the state, so transitions may go on afterwards (window aggregates,
+ * shared transition states) and FINALFUNC_MODIFY stays READ_ONLY.
  *
  * Text events: labels are interned in a dictionary (SeqDict) shared by all
  * the groups of one aggregate call (it hangs off fn_extra of the support
  * function, in the per-query memory), so a row looks its label up in memory
- * that stays in cache instead of in a per-group table.  A state stores
+ * that stays in cache instead of in a per-group table.  A chunk stores
  * dictionary codes and a pointer to its dictionary.  Whenever a state is
  * written out (final, serialize) only the labels it uses are written, and
  * the final function orders them with strcmp() (bytewise, collation-free):
@@ -32,20 +41,11 @@
  * the dictionary, stamped with a generation number, make this O(events) per
  * group however large the shared dictionary grows.
  *
- * The final function sorts the entries in place.  That only reorders them:
- * the state stays valid for more transitions and for finalizing again
- * (window aggregates, shared transition states), so FINALFUNC_MODIFY stays
- * READ_ONLY.
- *
  * Parallel aggregation: serialize writes the Seq layout of seq.h with
  * SEQ_FLAG_STATE set (entries unsorted, labels in first-use order);
  * deserialize checks that layout and rebuilds a state whose labels go into
  * the deserialize function's shared dictionary; combine appends the second
  * state to the first, remapping codes only when the dictionaries differ.
- *
- * The same builder, with a private dictionary, backs the text and binary
- * input functions of cnnrec.seq (seq.c), so every cnnrec.seq is produced by
- * SeqBuilderFinish().
  */
 #include "cnnrec.h"
 
@@ -77,7 +77,6 @@ typedef struct SeqDict
 
 struct SeqBuilder
 {
-	/* touched by every row */
 	int32		n;				/* entries used */
 	int32		cap;			/* entries allocated */
 	SeqEntry   *entries;
@@ -108,15 +107,6 @@ seq_dict_create(MemoryContext mcxt)
 	d->last_code = -1;
 	d->stamp = 1;
 	return d;
-}
-
-/* The dictionary shared by every call of a support function in one query. */
-static SeqDict *
-seq_dict_for(FunctionCallInfo fcinfo)
-{
-	if (fcinfo->flinfo->fn_extra == NULL)
-		fcinfo->flinfo->fn_extra = seq_dict_create(fcinfo->flinfo->fn_mcxt);
-	return (SeqDict *) fcinfo->flinfo->fn_extra;
 }
 
 /* Grow an array of elem-byte elements from old_n to new_n (old_n may be 0). */
@@ -184,25 +174,42 @@ seq_dict_grow(SeqDict *d, int len)
 	}
 }
 
+/* Are the len bytes at a and b equal?  (Inline: labels are short.) */
+static inline bool
+seq_bytes_equal(const char *a, const char *b, int len)
+{
+	for (int i = 0; i < len; i++)
+		if (a[i] != b[i])
+			return false;
+	return true;
+}
+
 /* Does code hold exactly this label? */
 static inline bool
 seq_dict_equals(const SeqDict *d, int32 code, const char *label, int len)
 {
 	return d->label_len[code] == len &&
-		memcmp(d->label_buf + d->label_off[code], label, len) == 0;
+		seq_bytes_equal(d->label_buf + d->label_off[code], label, len);
 }
+
+/* Dictionaries this small are searched linearly, without hashing. */
+#define SEQ_DICT_SCAN		8
 
 /* Return the code of a label (len bytes, no NUL), adding it if new. */
 static int32
-seq_dict_lookup(SeqDict *d, const char *label, int len)
+seq_dict_lookup_slow(SeqDict *d, const char *label, int len)
 {
 	uint32		h;
 	int32		code;
 
-	if (d->last_code >= 0 && seq_dict_equals(d, d->last_code, label, len))
-		return d->last_code;
+	if (d->n_labels <= SEQ_DICT_SCAN)
+	{
+		for (code = 0; code < d->n_labels; code++)
+			if (seq_dict_equals(d, code, label, len))
+				return d->last_code = code;
+	}
 	h = hash_bytes((const unsigned char *) label, len);
-	if (d->slots != NULL)
+	if (d->slots != NULL && d->n_labels > SEQ_DICT_SCAN)
 	{
 		for (uint32 i = h & d->slot_mask; d->slots[i] != 0; i = (i + 1) & d->slot_mask)
 		{
@@ -223,11 +230,55 @@ seq_dict_lookup(SeqDict *d, const char *label, int len)
 	return d->last_code = code;
 }
 
+/* Return the code of a label; the previous lookup's label is checked first. */
+static inline int32
+seq_dict_lookup(SeqDict *d, const char *label, int len)
+{
+	if (d->last_code >= 0 && seq_dict_equals(d, d->last_code, label, len))
+		return d->last_code;
+	return seq_dict_lookup_slow(d, label, len);
+}
+
 /* NUL-terminated label of a code. */
 static inline const char *
 seq_dict_label(const SeqDict *d, int32 code)
 {
 	return d->label_buf + d->label_off[code];
+}
+
+/* Start collecting the codes one state uses (see seq_dict_note). */
+static void
+seq_dict_round(SeqDict *d)
+{
+	if (++d->stamp == 0)
+	{
+		memset(d->mark, 0, (Size) d->labels_cap * sizeof(uint32));
+		d->stamp = 1;
+	}
+}
+
+/*
+ * Note code c (or SEQ_EVENT_NULL) as used this round: a new code is
+ * appended to codes[*n_used], d->local[c] gets its index there, and its
+ * label's size with the NUL is added to *bytes.
+ */
+static inline void
+seq_dict_note(SeqDict *d, int32 c, int32 *codes, int32 *n_used, int64 *bytes)
+{
+	if (c == SEQ_EVENT_NULL || d->mark[c] == d->stamp)
+		return;
+	d->mark[c] = d->stamp;
+	d->local[c] = *n_used;
+	codes[(*n_used)++] = c;
+	*bytes += d->label_len[c] + 1;
+}
+
+/* Array for the codes of a state with n entries (at most one per label). */
+static int32 *
+seq_dict_codes_alloc(const SeqDict *d, int64 n)
+{
+	return palloc_extended((Size) Max(Min(n, (int64) d->n_labels), 1) * sizeof(int32),
+						   MCXT_ALLOC_HUGE);
 }
 
 /*
@@ -240,26 +291,12 @@ seq_dict_collect(SeqDict *d, const SeqEntry *entries, int32 n, int32 **used,
 				 int64 *bytes)
 {
 	int32		n_used = 0;
-	int32	   *codes = palloc_extended((Size) Max(Min(n, d->n_labels), 1) * sizeof(int32),
-										MCXT_ALLOC_HUGE);
+	int32	   *codes = seq_dict_codes_alloc(d, n);
 
-	if (++d->stamp == 0)
-	{
-		memset(d->mark, 0, (Size) d->labels_cap * sizeof(uint32));
-		d->stamp = 1;
-	}
+	seq_dict_round(d);
 	*bytes = 0;
 	for (int32 i = 0; i < n; i++)
-	{
-		int32		c = entries[i].event;
-
-		if (c == SEQ_EVENT_NULL || d->mark[c] == d->stamp)
-			continue;
-		d->mark[c] = d->stamp;
-		d->local[c] = n_used;
-		codes[n_used++] = c;
-		*bytes += d->label_len[c] + 1;
-	}
+		seq_dict_note(d, entries[i].event, codes, &n_used, bytes);
 	*used = codes;
 	return n_used;
 }
@@ -272,6 +309,15 @@ seq_dict_code_cmp(const void *a, const void *b, void *arg)
 
 	return strcmp(seq_dict_label(d, *(const int32 *) a),
 				  seq_dict_label(d, *(const int32 *) b));
+}
+
+/* Sort used[] by label and make d->local[code] each label's rank. */
+static void
+seq_dict_rank(SeqDict *d, int32 *used, int32 n_used)
+{
+	qsort_arg(used, n_used, sizeof(int32), seq_dict_code_cmp, d);
+	for (int32 r = 0; r < n_used; r++)
+		d->local[used[r]] = r;
 }
 
 /* Write the labels of used[] (in that order) into the dictionary of seq. */
@@ -503,9 +549,7 @@ SeqBuilderFinish(SeqBuilder *b)
 	if (d != NULL)
 	{
 		n_used = seq_dict_collect(d, b->entries, b->n, &used, &used_bytes);
-		qsort_arg(used, n_used, sizeof(int32), seq_dict_code_cmp, d);
-		for (int32 r = 0; r < n_used; r++)
-			d->local[used[r]] = r;	/* local is now the label's rank */
+		seq_dict_rank(d, used, n_used);
 	}
 	if (!b->sorted)
 		seq_sort_entries(b->entries, b->n, d ? d->local : NULL);
@@ -520,50 +564,386 @@ SeqBuilderFinish(SeqBuilder *b)
 	return seq;
 }
 
-/*
- * Append all entries of src to dst (same kinds).  Label codes are remapped
- * when the two use different dictionaries; with PostgreSQL 15 combine only
- * sees deserialized states, which share the deserialize function's
- * dictionary, so that path is a safeguard.
+/* ------------------------------------------------------------------------
+ * Aggregate states: chains of aligned chunks
+ * ------------------------------------------------------------------------
  */
-static void
-seq_builder_append(SeqBuilder *dst, SeqBuilder *src)
+
+/*
+ * Chunk sizes (each chunk is aligned to its size, so a state's chunk is
+ * found by masking the state pointer): a group starts with a small chunk
+ * and goes on with large ones, which keeps small groups small and long
+ * groups at few chunks (the final function walks the chain of chunks, and
+ * each step is a dependent cache miss).
+ */
+#define SEQ_CHUNK_SMALL		256
+#define SEQ_CHUNK_LARGE		1024
+
+/* Tag bit of a state pointer: its chunk is a large one. */
+#define SEQ_STATE_LARGE		((uintptr_t) 1)
+
+/* Header of every chunk; the entries follow it. */
+typedef struct SeqChunk
 {
+	struct SeqChunk *prev;		/* previous chunk of the group, or NULL */
+	SeqDict    *dict;			/* text events: label dictionary */
+	uint8		time_kind;		/* SeqTimeKind */
+	uint8		event_kind;		/* SeqEventKind */
+	bool		large;			/* SEQ_CHUNK_LARGE bytes, else SEQ_CHUNK_SMALL */
+} SeqChunk;
+
+/*
+ * Entries a chunk holds: the slot after the last one must still be inside
+ * the chunk, so that masking a full state's pointer finds its chunk.
+ */
+#define SEQ_CHUNK_SLOTS(large) \
+	((int32) ((((large) ? SEQ_CHUNK_LARGE : SEQ_CHUNK_SMALL) - sizeof(SeqChunk) - 1) / \
+			  sizeof(SeqEntry)))
+
+StaticAssertDecl(SEQ_CHUNK_SLOTS(false) >= 8, "sequence_agg chunks hold too few entries");
+StaticAssertDecl(sizeof(SeqChunk) % 4 == 0 && sizeof(SeqEntry) % 4 == 0,
+				 "sequence_agg state pointers need a free low bit");
+
+/* First arena block (bytes) of each chunk size; blocks double up to the largest. */
+#define SEQ_ARENA_FIRST_BLOCK	(8 * 1024)
+#define SEQ_ARENA_MAX_BLOCK		(1024 * 1024)
+
+/* Arenas remembered per support function (one per aggregate context seen). */
+#define SEQ_ARENA_CACHE		4
+
+/*
+ * Aligned chunks carved out of blocks of one memory context, small and
+ * large ones from separate blocks.  The arena lives in that context; a
+ * reset callback unlinks it from the cache that points to it before the
+ * memory goes away.
+ */
+typedef struct SeqArena
+{
+	MemoryContext cxt;			/* where the blocks are allocated */
+	char	   *next[2];		/* next free chunk of the current block [large] */
+	char	   *end[2];			/* end of the current block [large] */
+	Size		block_bytes[2]; /* size of the next block [large] */
+	struct SeqArena **owner;	/* cache slot pointing here, or NULL */
+	MemoryContextCallback cb;
+} SeqArena;
+
+/* fn_extra of every support function: its label dictionary and arenas. */
+typedef struct SeqAggExtra
+{
+	SeqDict    *dict;			/* created on first use */
+	SeqArena   *arenas[SEQ_ARENA_CACHE];
+	int			victim;			/* next cache slot to reuse */
+} SeqAggExtra;
+
+/* The support function's fn_extra, created on first use. */
+static SeqAggExtra *
+seq_agg_extra(FunctionCallInfo fcinfo)
+{
+	if (fcinfo->flinfo->fn_extra == NULL)
+		fcinfo->flinfo->fn_extra = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt,
+														  sizeof(SeqAggExtra));
+	return (SeqAggExtra *) fcinfo->flinfo->fn_extra;
+}
+
+/* The dictionary shared by every call of a support function in one query. */
+static SeqDict *
+seq_dict_for(FunctionCallInfo fcinfo)
+{
+	SeqAggExtra *x = seq_agg_extra(fcinfo);
+
+	if (x->dict == NULL)
+		x->dict = seq_dict_create(fcinfo->flinfo->fn_mcxt);
+	return x->dict;
+}
+
+/* Reset callback: the arena's context is going away, forget the arena. */
+static void
+seq_arena_forget(void *arg)
+{
+	SeqArena   *a = (SeqArena *) arg;
+
+	if (a->owner != NULL && *a->owner == a)
+		*a->owner = NULL;
+}
+
+/* The arena of cxt for this support function, created on first use. */
+static SeqArena *
+seq_arena_for(FunctionCallInfo fcinfo, MemoryContext cxt)
+{
+	SeqAggExtra *x = seq_agg_extra(fcinfo);
+	SeqArena   *a;
+	int			k;
+
+	for (k = 0; k < SEQ_ARENA_CACHE; k++)
+		if (x->arenas[k] != NULL && x->arenas[k]->cxt == cxt)
+			return x->arenas[k];
+	for (k = 0; k < SEQ_ARENA_CACHE && x->arenas[k] != NULL; k++)
+		;
+	if (k == SEQ_ARENA_CACHE)
+	{
+		/* evict: the evicted arena's free space is simply not used */
+		k = x->victim;
+		x->victim = (x->victim + 1) % SEQ_ARENA_CACHE;
+		x->arenas[k]->owner = NULL;
+	}
+	a = MemoryContextAllocZero(cxt, sizeof(SeqArena));
+	a->cxt = cxt;
+	a->block_bytes[0] = a->block_bytes[1] = SEQ_ARENA_FIRST_BLOCK;
+	a->owner = &x->arenas[k];
+	a->cb.func = seq_arena_forget;
+	a->cb.arg = a;
+	MemoryContextRegisterResetCallback(cxt, &a->cb);
+	x->arenas[k] = a;
+	return a;
+}
+
+/* A new chunk from the arena, aligned to its size. */
+static SeqChunk *
+seq_arena_chunk(SeqArena *a, bool large)
+{
+	Size		bytes = large ? SEQ_CHUNK_LARGE : SEQ_CHUNK_SMALL;
+	SeqChunk   *c;
+
+	if (a->next[large] == a->end[large])
+	{
+		char	   *block = MemoryContextAlloc(a->cxt, a->block_bytes[large] + bytes);
+
+		a->next[large] = (char *) TYPEALIGN(bytes, block);
+		a->end[large] = a->next[large] + a->block_bytes[large];
+		a->block_bytes[large] = Min(a->block_bytes[large] * 2, SEQ_ARENA_MAX_BLOCK);
+	}
+	c = (SeqChunk *) a->next[large];
+	a->next[large] += bytes;
+	return c;
+}
+
+/* The untagged slot pointer of state s. */
+static inline SeqEntry *
+seq_state_slot(const char *s)
+{
+	return (SeqEntry *) ((uintptr_t) s & ~SEQ_STATE_LARGE);
+}
+
+/* Is the chunk of state s a large one? */
+static inline bool
+seq_state_large(const char *s)
+{
+	return ((uintptr_t) s & SEQ_STATE_LARGE) != 0;
+}
+
+/* The chunk holding (or ending at) the next free slot of state s. */
+static inline SeqChunk *
+seq_state_chunk(const char *s)
+{
+	uintptr_t	slot = (uintptr_t) seq_state_slot(s);
+
+	if (seq_state_large(s))
+		return (SeqChunk *) TYPEALIGN_DOWN(SEQ_CHUNK_LARGE, slot);
+	return (SeqChunk *) TYPEALIGN_DOWN(SEQ_CHUNK_SMALL, slot);
+}
+
+/* First entry slot of chunk c. */
+static inline SeqEntry *
+seq_chunk_slots(SeqChunk *c)
+{
+	return (SeqEntry *) ((char *) c + sizeof(SeqChunk));
+}
+
+/* Entries in the chunk of state s, the last chunk of its group. */
+static inline int32
+seq_state_tail_count(const char *s)
+{
+	return (int32) (seq_state_slot(s) - seq_chunk_slots(seq_state_chunk(s)));
+}
+
+/* Is the chunk of state s full? */
+static inline bool
+seq_state_full(const char *s)
+{
+	return seq_state_tail_count(s) == SEQ_CHUNK_SLOTS(seq_state_large(s));
+}
+
+/*
+ * A new chunk for the group whose state is s (NULL: a new group, which
+ * starts small) in arena a; returns the state of its first slot.
+ */
+static char *
+seq_state_extend(SeqArena *a, const char *s, SeqTimeKind time_kind,
+				 SeqEventKind event_kind, SeqDict *dict)
+{
+	bool		large = (s != NULL);
+	SeqChunk   *c = seq_arena_chunk(a, large);
+
+	c->prev = s ? seq_state_chunk(s) : NULL;
+	c->dict = (event_kind == SEQ_EVENT_TEXT) ? dict : NULL;
+	c->time_kind = time_kind;
+	c->event_kind = event_kind;
+	c->large = large;
+	return (char *) ((uintptr_t) seq_chunk_slots(c) | (large ? SEQ_STATE_LARGE : 0));
+}
+
+/* Write one entry at state s (which has room); returns the new state. */
+static inline char *
+seq_state_put(char *s, int64 item, int64 time, int32 event)
+{
+	SeqEntry   *e = seq_state_slot(s);
+
+	e->time = time;
+	e->item = item;
+	e->event = event;
+	return s + sizeof(SeqEntry);	/* keeps the tag bit */
+}
+
+/*
+ * The chunks of the group whose state is s, first to last (palloc'd), and
+ * the entries each holds; *n_entries gets the total, checked against
+ * SEQ_MAX_EVENTS.
+ */
+static SeqChunk **
+seq_state_chunks(const char *s, int32 **counts, int32 *n_chunks, int32 *n_entries)
+{
+	SeqChunk   *last = seq_state_chunk(s);
+	int64		k = 0;
+	int64		n = 0;
+	SeqChunk  **chunks;
+
+	for (SeqChunk *c = last; c != NULL; c = c->prev)
+	{
+		k++;
+		n += (c == last) ? seq_state_tail_count(s) : SEQ_CHUNK_SLOTS(c->large);
+	}
+	if (n > SEQ_MAX_EVENTS)
+		seq_too_large(SeqComputeSize(0, last->event_kind, 0, 0) +
+					  (uint64) n * SEQ_EVENT_BYTES(last->event_kind));
+	chunks = palloc((Size) k * sizeof(SeqChunk *));
+	*counts = palloc((Size) k * sizeof(int32));
+	*n_chunks = (int32) k;
+	*n_entries = (int32) n;
+	for (SeqChunk *c = last; c != NULL; c = c->prev)
+	{
+		chunks[--k] = c;
+		(*counts)[k] = (c == last) ? seq_state_tail_count(s) : SEQ_CHUNK_SLOTS(c->large);
+	}
+	return chunks;
+}
+
+/*
+ * Copy the entries of the group whose state is s, in arrival order, into a
+ * contiguous builder in the current memory context (not sorted yet).
+ */
+static SeqBuilder *
+seq_state_gather(const char *s)
+{
+	int32		n_chunks;
+	int32		n;
+	int32	   *counts;
+	SeqChunk  **chunks = seq_state_chunks(s, &counts, &n_chunks, &n);
+	SeqBuilder *b;
+	int32		pos = 0;
+
+	b = seq_builder_create(CurrentMemoryContext, chunks[0]->time_kind,
+						   chunks[0]->event_kind, chunks[0]->dict);
+	seq_builder_reserve(b, Max(n, 1));
+	for (int32 j = 0; j < n_chunks; j++)
+	{
+		memcpy(b->entries + pos, seq_chunk_slots(chunks[j]), (Size) counts[j] * sizeof(SeqEntry));
+		pos += counts[j];
+	}
+	b->n = n;
+	b->sorted = false;
+	pfree(chunks);
+	pfree(counts);
+	return b;
+}
+
+/*
+ * The cnnrec.seq of the group whose state is p.  Entries that arrived in
+ * order (strictly increasing (time, item)) are written straight from the
+ * chunks; otherwise they are gathered and sorted by SeqBuilderFinish().
+ */
+static Seq *
+seq_state_finish(const char *p)
+{
+	int32		n_chunks;
+	int32		n;
+	int32	   *counts;
+	SeqChunk  **chunks = seq_state_chunks(p, &counts, &n_chunks, &n);
+	SeqChunk   *first = chunks[0];
+	SeqDict    *d = first->dict;
 	int32	   *used = NULL;
-	int32	   *map = NULL;
-	int64		bytes;
-	int32		n_used;
+	int32		n_used = 0;
+	int64		used_bytes = 0;
+	SeqBuilder	shape;
+	Seq		   *seq;
+	int64	   *items;
+	int64	   *times;
+	int32	   *events;
+	int64		last_time = PG_INT64_MIN;
+	int64		last_item = PG_INT64_MIN;
+	bool		first_entry = true;
 
-	Assert(dst->time_kind == src->time_kind && dst->event_kind == src->event_kind);
-	if (src->n == 0)
-		return;
-	if (src->dict != NULL && src->dict != dst->dict)
+	/* pass 1: order check and the labels used */
+	if (d != NULL)
 	{
-		n_used = seq_dict_collect(src->dict, src->entries, src->n, &used, &bytes);
-		map = palloc_extended((Size) Max(src->dict->n_labels, 1) * sizeof(int32),
-							  MCXT_ALLOC_HUGE);
-		for (int32 k = 0; k < n_used; k++)
-			map[used[k]] = seq_dict_lookup(dst->dict, seq_dict_label(src->dict, used[k]),
-										   src->dict->label_len[used[k]]);
+		used = seq_dict_codes_alloc(d, n);
+		seq_dict_round(d);
 	}
-	seq_builder_reserve(dst, (int64) dst->n + src->n);
-	for (int32 i = 0; i < src->n; i++)
+	for (int32 j = 0; j < n_chunks; j++)
 	{
-		SeqEntry   *e = &dst->entries[dst->n + i];
+		const SeqEntry *e = seq_chunk_slots(chunks[j]);
+		int32		m = counts[j];
 
-		*e = src->entries[i];
-		if (map != NULL && e->event != SEQ_EVENT_NULL)
-			e->event = map[e->event];
+		for (int32 i = 0; i < m; i++)
+		{
+			if (!first_entry && (last_time > e[i].time ||
+								 (last_time == e[i].time && last_item >= e[i].item)))
+			{
+				if (used != NULL)
+					pfree(used);
+				pfree(chunks);
+				pfree(counts);
+				return SeqBuilderFinish(seq_state_gather(p));
+			}
+			first_entry = false;
+			last_time = e[i].time;
+			last_item = e[i].item;
+			if (d != NULL)
+				seq_dict_note(d, e[i].event, used, &n_used, &used_bytes);
+		}
 	}
-	dst->n += src->n;
-	dst->last_time = src->last_time;
-	dst->last_item = src->last_item;
-	dst->sorted = false;
-	if (map != NULL)
+	if (d != NULL)
+		seq_dict_rank(d, used, n_used);
+
+	/* pass 2: write the columns */
+	memset(&shape, 0, sizeof(shape));
+	shape.n = n;
+	shape.time_kind = first->time_kind;
+	shape.event_kind = first->event_kind;
+	seq = seq_alloc(&shape, 0, n_used, used_bytes);
+	items = (int64 *) SeqItems(seq);
+	times = (int64 *) SeqTimes(seq);
+	events = (int32 *) SeqEvents(seq);
+	for (int32 j = 0, k = 0; j < n_chunks; j++)
 	{
-		pfree(map);
+		const SeqEntry *e = seq_chunk_slots(chunks[j]);
+		int32		m = counts[j];
+
+		for (int32 i = 0; i < m; i++, k++)
+		{
+			items[k] = e[i].item;
+			times[k] = e[i].time;
+			if (events != NULL)
+				events[k] = (d == NULL || e[i].event == SEQ_EVENT_NULL) ?
+					e[i].event : d->local[e[i].event];
+		}
+	}
+	if (n_used > 0)
+		seq_dict_write(d, seq, used, n_used);
+	if (used != NULL)
 		pfree(used);
-	}
+	pfree(chunks);
+	pfree(counts);
+	return seq;
 }
 
 /* ------------------------------------------------------------------------
@@ -582,54 +962,73 @@ seq_agg_context(FunctionCallInfo fcinfo, const char *fname)
 	return aggcxt;
 }
 
-/* The transition state argument, or NULL. */
-static inline SeqBuilder *
+/* The transition state argument (a chunk chain's next free slot), or NULL. */
+static inline char *
 seq_agg_arg_state(FunctionCallInfo fcinfo, int argno)
 {
 	if (PG_ARGISNULL(argno))
 		return NULL;
-	return (SeqBuilder *) PG_GETARG_POINTER(argno);
+	return (char *) PG_GETARG_POINTER(argno);
+}
+
+/*
+ * Append one entry to state p (NULL: start a new group) in the aggregate
+ * context of the call; returns the new state pointer.  The kinds and the
+ * dictionary come from the caller, so a full chunk is never read again.
+ */
+static inline char *
+seq_agg_add(FunctionCallInfo fcinfo, char *p, SeqTimeKind time_kind,
+			SeqEventKind event_kind, SeqDict *dict,
+			int64 item, int64 time, int32 event)
+{
+	if (unlikely(p == NULL || seq_state_full(p)))
+		p = seq_state_extend(seq_arena_for(fcinfo,
+										   seq_agg_context(fcinfo, "sequence_agg_transfn")),
+							 p, time_kind, event_kind, dict);
+	return seq_state_put(p, item, time, event);
 }
 
 /*
  * Transition: (state, item int8, time, [event]).  Rows with a NULL item or
- * time are skipped; a NULL event is kept as a NULL event.  The call context
- * is checked when the state is created: a non-NULL internal state can only
- * come from the aggregate machinery.
+ * time are skipped; a NULL event is kept as a NULL event.  The state is the
+ * next free slot of the group's last chunk, so a row touches only the
+ * memory it writes (see "Aggregate states" in the file comment).
  */
 static inline Datum
 seq_agg_trans(FunctionCallInfo fcinfo, SeqTimeKind time_kind,
 			  SeqEventKind event_kind)
 {
-	SeqBuilder *b = seq_agg_arg_state(fcinfo, 0);
+	char	   *p = seq_agg_arg_state(fcinfo, 0);
+	SeqDict    *dict = NULL;
 	int32		event = SEQ_EVENT_NULL;
 	int64		time;
 
 	if (PG_ARGISNULL(1) || PG_ARGISNULL(2))
 	{
-		if (b == NULL)
+		if (p == NULL)
 			PG_RETURN_NULL();
-		PG_RETURN_POINTER(b);
+		PG_RETURN_POINTER(p);
 	}
-	if (b == NULL)
-		b = seq_builder_create(seq_agg_context(fcinfo, "sequence_agg_transfn"),
-							   time_kind, event_kind,
-							   event_kind == SEQ_EVENT_TEXT ? seq_dict_for(fcinfo) : NULL);
+	if (event_kind == SEQ_EVENT_TEXT)
+		dict = seq_dict_for(fcinfo);
 	if (event_kind != SEQ_EVENT_NONE && !PG_ARGISNULL(3))
 	{
 		if (event_kind == SEQ_EVENT_INTEGER)
 			event = SeqCheckIntegerEvent(PG_GETARG_INT64(3));
 		else
 		{
-			text	   *label = PG_GETARG_TEXT_PP(3);
+			struct varlena *label = (struct varlena *) PG_GETARG_POINTER(3);
 
-			event = seq_dict_lookup(b->dict, VARDATA_ANY(label), VARSIZE_ANY_EXHDR(label));
+			/* PG_GETARG_TEXT_PP without the call for the usual plain value */
+			if (VARATT_IS_COMPRESSED(label) || VARATT_IS_EXTERNAL(label))
+				label = pg_detoast_datum_packed(label);
+			event = seq_dict_lookup(dict, VARDATA_ANY(label), VARSIZE_ANY_EXHDR(label));
 		}
 	}
 	/* timestamptz, timestamp and int8 are int64 Datums; a date is an int32 */
 	time = (time_kind == SEQ_TIME_DATE) ? (int64) PG_GETARG_DATEADT(2) : PG_GETARG_INT64(2);
-	SeqBuilderAdd(b, PG_GETARG_INT64(1), time, event);
-	PG_RETURN_POINTER(b);
+	PG_RETURN_POINTER(seq_agg_add(fcinfo, p, time_kind, event_kind, dict,
+								  PG_GETARG_INT64(1), time, event));
 }
 
 /* One exported transition function per (time kind, event kind) signature. */
@@ -654,32 +1053,82 @@ SEQ_AGG_TRANSFN(seq_agg_trans_int, SEQ_TIME_INTEGER, SEQ_EVENT_NONE)
 SEQ_AGG_TRANSFN(seq_agg_trans_int_int, SEQ_TIME_INTEGER, SEQ_EVENT_INTEGER)
 SEQ_AGG_TRANSFN(seq_agg_trans_int_text, SEQ_TIME_INTEGER, SEQ_EVENT_TEXT)
 
+/*
+ * Append the entries of builder src to state p (NULL: a new group using
+ * src's dictionary), remapping label codes when the dictionaries differ.
+ */
+static char *
+seq_agg_append(FunctionCallInfo fcinfo, char *p, SeqBuilder *src)
+{
+	SeqDict    *dst_dict = p ? seq_state_chunk(p)->dict : src->dict;
+	int32	   *used = NULL;
+	int32	   *map = NULL;
+	int64		bytes;
+	int32		n_used;
+
+	if (p != NULL)
+	{
+		SeqChunk   *c = seq_state_chunk(p);
+
+		if (c->time_kind != src->time_kind || c->event_kind != src->event_kind)
+			elog(ERROR, "sequence_agg states of different kinds cannot be combined");
+	}
+	if (src->dict != NULL && dst_dict != NULL && src->dict != dst_dict)
+	{
+		n_used = seq_dict_collect(src->dict, src->entries, src->n, &used, &bytes);
+		map = palloc_extended((Size) Max(src->dict->n_labels, 1) * sizeof(int32),
+							  MCXT_ALLOC_HUGE);
+		for (int32 k = 0; k < n_used; k++)
+			map[used[k]] = seq_dict_lookup(dst_dict, seq_dict_label(src->dict, used[k]),
+										   src->dict->label_len[used[k]]);
+	}
+	if (p == NULL)
+		p = seq_state_extend(seq_arena_for(fcinfo, seq_agg_context(fcinfo, "sequence_agg_combinefn")),
+							 NULL, src->time_kind, src->event_kind, src->dict);
+	for (int32 i = 0; i < src->n; i++)
+	{
+		SeqEntry   *e = &src->entries[i];
+		int32		ev = e->event;
+
+		if (map != NULL && ev != SEQ_EVENT_NULL)
+			ev = map[ev];
+		p = seq_agg_add(fcinfo, p, src->time_kind, src->event_kind, dst_dict,
+						e->item, e->time, ev);
+	}
+	if (map != NULL)
+	{
+		pfree(map);
+		pfree(used);
+	}
+	return p;
+}
+
 CNNREC_FUNCTION(seq_agg_combine);
 
-/* Combine: append state 2 to state 1 (creating it in the aggregate context). */
+/*
+ * Combine: append state 2 to state 1 (creating it in the aggregate context).
+ * With PostgreSQL 15 state 2 always comes from deserialize, whose dictionary
+ * is per-query, so a new state 1 can share it.
+ */
 Datum
 seq_agg_combine(PG_FUNCTION_ARGS)
 {
-	MemoryContext aggcxt = seq_agg_context(fcinfo, "sequence_agg_combinefn");
-	SeqBuilder *s1 = seq_agg_arg_state(fcinfo, 0);
-	SeqBuilder *s2 = seq_agg_arg_state(fcinfo, 1);
+	char	   *s1 = seq_agg_arg_state(fcinfo, 0);
+	char	   *s2 = seq_agg_arg_state(fcinfo, 1);
 
+	(void) seq_agg_context(fcinfo, "sequence_agg_combinefn");
 	if (s2 == NULL)
 	{
 		if (s1 == NULL)
 			PG_RETURN_NULL();
 		PG_RETURN_POINTER(s1);
 	}
-	/* s2's dictionary is per-query (deserialize's), so s1 can share it */
-	if (s1 == NULL)
-		s1 = seq_builder_create(aggcxt, s2->time_kind, s2->event_kind, s2->dict);
-	seq_builder_append(s1, s2);
-	PG_RETURN_POINTER(s1);
+	PG_RETURN_POINTER(seq_agg_append(fcinfo, s1, seq_state_gather(s2)));
 }
 
 CNNREC_FUNCTION(seq_agg_serialize);
 
-/* Serialize: the Seq layout with SEQ_FLAG_STATE, entries as they are. */
+/* Serialize: the Seq layout with SEQ_FLAG_STATE, entries as they arrived. */
 Datum
 seq_agg_serialize(PG_FUNCTION_ARGS)
 {
@@ -690,7 +1139,7 @@ seq_agg_serialize(PG_FUNCTION_ARGS)
 	Seq		   *out;
 
 	(void) seq_agg_context(fcinfo, "sequence_agg_serialfn");
-	b = (SeqBuilder *) PG_GETARG_POINTER(0);	/* strict */
+	b = seq_state_gather((char *) PG_GETARG_POINTER(0));	/* strict */
 	if (b->dict != NULL)
 		n_used = seq_dict_collect(b->dict, b->entries, b->n, &used, &used_bytes);
 	out = seq_alloc(b, SEQ_FLAG_STATE, n_used, used_bytes);
@@ -707,16 +1156,23 @@ Datum
 seq_agg_deserialize(PG_FUNCTION_ARGS)
 {
 	Seq		   *in;
-	SeqBuilder *b;
+	SeqTimeKind time_kind;
+	SeqEventKind event_kind;
+	SeqDict    *dict = NULL;
+	SeqArena   *arena;
 	const int32 *events;
 	int32	   *map = NULL;
+	char	   *p;
 
 	(void) seq_agg_context(fcinfo, "sequence_agg_deserialfn");
 	in = (Seq *) PG_DETOAST_DATUM(PG_GETARG_DATUM(0));	/* strict */
 	SeqCheck(in, VARSIZE(in), false);
-	b = seq_builder_create(CurrentMemoryContext, SeqGetTimeKind(in), SeqGetEventKind(in),
-						   SeqGetEventKind(in) == SEQ_EVENT_TEXT ? seq_dict_for(fcinfo) : NULL);
-	seq_builder_reserve(b, SeqLength(in));
+	time_kind = SeqGetTimeKind(in);
+	event_kind = SeqGetEventKind(in);
+	if (event_kind == SEQ_EVENT_TEXT)
+		dict = seq_dict_for(fcinfo);
+	arena = seq_arena_for(fcinfo, CurrentMemoryContext);
+	p = seq_state_extend(arena, NULL, time_kind, event_kind, dict);
 	if (SeqLabelCount(in) > 0)
 	{
 		map = palloc_extended((Size) SeqLabelCount(in) * sizeof(int32), MCXT_ALLOC_HUGE);
@@ -724,7 +1180,7 @@ seq_agg_deserialize(PG_FUNCTION_ARGS)
 		{
 			const char *label = SeqLabel(in, c);
 
-			map[c] = seq_dict_lookup(b->dict, label, strlen(label));
+			map[c] = seq_dict_lookup(dict, label, strlen(label));
 		}
 	}
 	events = SeqEvents(in);
@@ -734,22 +1190,27 @@ seq_agg_deserialize(PG_FUNCTION_ARGS)
 
 		if (map != NULL && e != SEQ_EVENT_NULL)
 			e = map[e];
-		SeqBuilderAdd(b, SeqItems(in)[i], SeqTimes(in)[i], e);
+		if (seq_state_full(p))
+			p = seq_state_extend(arena, p, time_kind, event_kind, dict);
+		p = seq_state_put(p, SeqItems(in)[i], SeqTimes(in)[i], e);
 	}
-	PG_RETURN_POINTER(b);
+	PG_RETURN_POINTER(p);
 }
 
 CNNREC_FUNCTION(seq_agg_final);
 
-/* Final: sort once and return the cnnrec.seq; no rows gives NULL. */
+/*
+ * Final: gather, sort once and return the cnnrec.seq; no rows gives NULL.
+ * The state is only read, so transitions may go on (window aggregates).
+ */
 Datum
 seq_agg_final(PG_FUNCTION_ARGS)
 {
-	SeqBuilder *b;
+	char	   *p;
 
 	(void) seq_agg_context(fcinfo, "sequence_agg_finalfn");
-	b = seq_agg_arg_state(fcinfo, 0);
-	if (b == NULL)
+	p = seq_agg_arg_state(fcinfo, 0);
+	if (p == NULL)
 		PG_RETURN_NULL();
-	PG_RETURN_POINTER(SeqBuilderFinish(b));
+	PG_RETURN_POINTER(seq_state_finish(p));
 }

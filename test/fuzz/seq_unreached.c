@@ -16,6 +16,7 @@
 UNREACHED(AggCheckCallContext)
 UNREACHED(BlessTupleDesc)
 UNREACHED(HeapTupleHeaderGetDatum)
+UNREACHED(MemoryContextRegisterResetCallback)
 UNREACHED(construct_empty_array)
 UNREACHED(end_MultiFuncCall)
 UNREACHED(get_call_result_type)
