@@ -13,6 +13,7 @@
 
 #include "tap.h"
 #include "nn_fixture.h"
+#include "nn/blob.h"
 #include "nn/dataset.h"
 
 /* Dataset map: most frequent category, ties to the smallest id, none. */
@@ -157,6 +158,13 @@ test_train_fold(NnLoss loss, int flags)
 		ok(maxdiff(X, X2, 4 * 2 * d) == 0.0 && memcmp(S1, S2, sizeof(float) * 4 * 7) == 0,
 		   "folded model: identical user vectors and scores");
 		free(X2);
+	}
+	{
+		uint8_t    *buf = NULL;
+		size_t		len = 0;
+
+		ok(nn_blob_write(&m, NULL, 0, &buf, &len, msg, sizeof(msg)) == NN_BLOB_EHEADER && buf == NULL,
+		   "blob: a model with category tables is refused (%s)", msg);
 	}
 	nn_model_fold_categories(&m);
 	ok(m.cat_params == NULL && m.eff == NULL && m.cfg.n_C == 0 &&
