@@ -466,6 +466,10 @@ nn_blob_write(const NnModel *m, const NnBlobMaps *maps, int with_adam,
 		return fail(msg, msglen, NN_BLOB_EHEADER, "model has no parameters");
 	if (nn_config_validate(&m->cfg, msg, msglen) != NN_OK)
 		return NN_BLOB_EHEADER;
+	/* item-category tables are not stored: the trainer folds them first */
+	if (m->cat_params != NULL || nn_config_category_active(&m->cfg))
+		return fail(msg, msglen, NN_BLOB_EHEADER,
+					"model has item-category tables (fold them with nn_model_fold_categories)");
 	for (i = 0; i < NN_MAX_EVENT_TYPES; i++)
 		if (!isfinite(m->cfg.target_weights[i]))
 			return fail(msg, msglen, NN_BLOB_EHEADER, "target weight %lld is not finite",

@@ -84,7 +84,10 @@ extern const char *nn_blob_strerror(int code);
  * that is not the configuration's (NN_BLOB_ETENSOR) and non-finite values
  * or non-zero PAD rows (NN_BLOB_EVALUE).  Index 0 of every map is not
  * stored (it reads back as 0 / "").  Booleans of the configuration are
- * stored as 0/1.
+ * stored as 0/1.  Item-category tables are never stored: a model that
+ * still has them is refused (NN_BLOB_EHEADER); nn_trainer_run returns
+ * models with the tables folded into Q, W2, b2 (nn_model_fold_categories),
+ * so use_category / n_C are not part of the format either.
  */
 extern int	nn_blob_write(const NnModel *m, const NnBlobMaps *maps, int with_adam,
 						  uint8_t **out, size_t *len, char *msg, size_t msglen);

@@ -135,6 +135,13 @@ nn_config_set_data(NnConfig *cfg, int32_t N, int32_t U, int32_t n_E)
 			NN_LOSS_SOFTMAX_FULL : NN_LOSS_SOFTMAX_SAMPLED;
 }
 
+/* Category tables on?  See model.h. */
+int
+nn_config_category_active(const NnConfig *cfg)
+{
+	return cfg->use_category != 0 && cfg->n_C >= 2;
+}
+
 int
 nn_config_neg_per_row(const NnConfig *cfg)
 {
@@ -272,6 +279,10 @@ nn_config_validate(const NnConfig *c, char *msg, size_t msglen)
 		return bad(msg, msglen, "unknown time_mode", c->time_mode);
 	if ((unsigned) c->tref_mode > NN_TREF_NOW)
 		return bad(msg, msglen, "unknown tref_mode", c->tref_mode);
+	if ((unsigned) c->use_category > NN_CAT_BOTH)
+		return bad(msg, msglen, "use_category must be in 0..3", c->use_category);
+	if (c->n_C < 0)
+		return bad(msg, msglen, "n_C (item categories incl. PAD) must be >= 0", c->n_C);
 	if (!in_range(c->dropout, 0.0, 0.99))
 		return bad(msg, msglen, "dropout must be in [0, 0.99]", c->dropout);
 	if (!in_range(c->user_dropout, 0.0, 1.0))

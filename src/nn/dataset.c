@@ -193,6 +193,9 @@ nn_ds_free(NnDataset *ds)
 	free(ds->user_ext);
 	free(ds->item_ext);
 	free(ds->event_ext);
+	free(ds->cat_pairs);
+	free(ds->cat_ext);
+	free(ds->item_cat);
 	free(ds->seq_off);
 	free(ds->seq_item);
 	free(ds->seq_event);
@@ -230,6 +233,34 @@ nn_ds_append(NnDataset *ds, int64_t user, int64_t item, int64_t time, int32_t ev
 	r->item = item;
 	r->event = event;
 	r->ord = (uint32_t) (ds->n_rows - 1);
+	return NN_DS_OK;
+}
+
+/* Append one raw interaction with its item category. */
+int
+nn_ds_append_category(NnDataset *ds, int64_t user, int64_t item, int64_t time,
+					  int32_t event, int64_t category)
+{
+	int			rc = nn_ds_append(ds, user, item, time, event);
+
+	if (rc != NN_DS_OK || category == 0)
+		return rc;
+	if (ds->n_cat_pairs == ds->cap_cat_pairs)
+	{
+		int64_t		cap = ds->cap_cat_pairs < 1024 ? 1024 : ds->cap_cat_pairs * 2;
+		NnDsCatPair *p;
+
+		if ((uint64_t) cap > SIZE_MAX / sizeof(NnDsCatPair))
+			return ds_fail(ds, NN_DS_ENOMEM, "too many rows");
+		p = (NnDsCatPair *) realloc(ds->cat_pairs, (size_t) cap * sizeof(NnDsCatPair));
+		if (p == NULL)
+			return ds_fail(ds, NN_DS_ENOMEM, "out of memory appending rows");
+		ds->cat_pairs = p;
+		ds->cap_cat_pairs = cap;
+	}
+	ds->cat_pairs[ds->n_cat_pairs].item = item;
+	ds->cat_pairs[ds->n_cat_pairs].cat = category;
+	ds->n_cat_pairs++;
 	return NN_DS_OK;
 }
 
@@ -448,6 +479,91 @@ fin_ids(NnDataset *ds, FinScratch *s)
 	return NN_DS_OK;
 }
 
+/* (item, category) order. */
+static int
+cmp_cat_pair(const void *a, const void *b)
+{
+	const NnDsCatPair *x = (const NnDsCatPair *) a;
+	const NnDsCatPair *y = (const NnDsCatPair *) b;
+
+	if (x->item != y->item)
+		return x->item < y->item ? -1 : 1;
+	if (x->cat != y->cat)
+		return x->cat < y->cat ? -1 : 1;
+	return 0;
+}
+
+/* Item categories (after fin_ids): each kept item's most frequent category
+ * among its appended rows (ties: smallest id), dense in ascending order. */
+static int
+fin_categories(NnDataset *ds)
+{
+	NnDsCatPair *p = ds->cat_pairs;
+	int64_t		n = ds->n_cat_pairs;
+	int64_t    *chosen;
+	int64_t		nc = 0;
+	int64_t		i = 0;
+	int32_t		it;
+
+	if (n == 0)
+		return NN_DS_OK;
+	qsort(p, (size_t) n, sizeof(NnDsCatPair), cmp_cat_pair);
+	ds->item_cat = (int32_t *) calloc_array(ds->n_items, sizeof(int32_t));
+	chosen = (int64_t *) calloc_array(ds->n_items, sizeof(int64_t));
+	if (ds->item_cat == NULL || chosen == NULL)
+	{
+		free(chosen);
+		return ds_fail(ds, NN_DS_ENOMEM, "out of memory in finalize");
+	}
+	/* chosen[i] = external category of dense item i (0 = none) */
+	while (i < n)
+	{
+		int64_t		j = i;
+		int64_t		best = 0;
+		int64_t		best_n = 0;
+		int64_t		dense = bsearch_i64(ds->item_ext, 1, ds->n_items, p[i].item);
+
+		while (j < n && p[j].item == p[i].item)
+		{
+			int64_t		k = j;
+
+			while (k < n && p[k].item == p[j].item && p[k].cat == p[j].cat)
+				k++;
+			if (k - j > best_n)
+			{
+				best_n = k - j;
+				best = p[j].cat;
+			}
+			j = k;
+		}
+		if (dense > 0)
+			chosen[dense] = best;
+		i = j;
+	}
+	/* dense category ids: sorted unique chosen values */
+	ds->cat_ext = (int64_t *) alloc_array((int64_t) ds->n_items + 1, sizeof(int64_t));
+	if (ds->cat_ext == NULL)
+	{
+		free(chosen);
+		return ds_fail(ds, NN_DS_ENOMEM, "out of memory in finalize");
+	}
+	for (it = 1; it < ds->n_items; it++)
+		if (chosen[it] != 0)
+			ds->cat_ext[1 + nc++] = chosen[it];
+	qsort(ds->cat_ext + 1, (size_t) nc, sizeof(int64_t), cmp_i64);
+	ds->cat_ext[0] = 0;
+	n = 0;
+	for (i = 0; i < nc; i++)
+		if (n == 0 || ds->cat_ext[1 + i] != ds->cat_ext[n])
+			ds->cat_ext[++n] = ds->cat_ext[1 + i];
+	ds->n_cats = (int32_t) (n + 1);
+	for (it = 1; it < ds->n_items; it++)
+		if (chosen[it] != 0)
+			ds->item_cat[it] = (int32_t) bsearch_i64(ds->cat_ext, 1, n + 1, chosen[it]);
+	free(chosen);
+	return NN_DS_OK;
+}
+
 /* Fill the CSR sequences from the alive rows (already in final order). */
 static int
 fin_csr(NnDataset *ds, const FinScratch *s)
@@ -533,6 +649,8 @@ nn_ds_finalize(NnDataset *ds, const NnDsOptions *opt)
 		rc = fin_ids(ds, &s);
 	if (rc == NN_DS_OK)
 		rc = fin_csr(ds, &s);
+	if (rc == NN_DS_OK)
+		rc = fin_categories(ds);
 	fin_scratch_free(&s);
 	if (rc != NN_DS_OK)
 	{
@@ -548,6 +666,10 @@ nn_ds_finalize(NnDataset *ds, const NnDsOptions *opt)
 	ds->rows = NULL;
 	ds->n_rows = 0;
 	ds->cap_rows = 0;
+	free(ds->cat_pairs);
+	ds->cat_pairs = NULL;
+	ds->n_cat_pairs = 0;
+	ds->cap_cat_pairs = 0;
 	ds->finalized = 1;
 	return NN_DS_OK;
 }

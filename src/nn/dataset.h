@@ -20,6 +20,12 @@
  *			ln pi correction for sampled softmax.
  *	§6.3-6.4 evaluation inputs: history, target, exclusion set, seen-item set.
  *
+ * Item categories (optional side information): a loader that knows a row's
+ * item category appends with nn_ds_append_category; finalize then gives
+ * every kept item the category most frequent among its appended rows (ties:
+ * the smallest external id), with dense category ids 1..n_cats-1 in
+ * ascending external order (0 = none).  Without such rows n_cats is 0.
+ *
  * Lifecycle: nn_ds_init -> nn_ds_append (rows, any order) -> nn_ds_finalize
  * (sort, dedup, k-core, dense ids, CSR) -> nn_ds_split -> instances/batches.
  * After construction a dataset, split, instance list and popularity
@@ -68,6 +74,13 @@ typedef struct NnDsRow
 	uint32_t	ord;			/* append position: ties on time keep it */
 } NnDsRow;
 
+/* An (item, category) pair of an appended row (external ids). */
+typedef struct NnDsCatPair
+{
+	int64_t		item;
+	int64_t		cat;
+} NnDsCatPair;
+
 /* Options of nn_ds_finalize; zero-initialised = no filtering. */
 typedef struct NnDsOptions
 {
@@ -83,6 +96,9 @@ typedef struct NnDataset
 	int64_t		n_rows;
 	int64_t		cap_rows;
 	int			finalized;
+	NnDsCatPair *cat_pairs;		/* rows with a category (freed by finalize) */
+	int64_t		n_cat_pairs;
+	int64_t		cap_cat_pairs;
 
 	/* dense id maps; index 0 is PAD/UNKNOWN (ext value 0, meaningless) */
 	int32_t		n_users;		/* U, including 0 */
@@ -91,6 +107,9 @@ typedef struct NnDataset
 	int64_t    *user_ext;		/* [U] external user id of dense u, ascending for u >= 1 */
 	int64_t    *item_ext;		/* [N] external item id of dense i, ascending for i >= 1 */
 	int32_t    *event_ext;		/* [n_E] external event code of dense e, ascending for e >= 1 */
+	int32_t		n_cats;			/* item categories incl. 0 = none; 0 if no row had one */
+	int64_t    *cat_ext;		/* [n_cats] external category of dense c, ascending for c >= 1 */
+	int32_t    *item_cat;		/* [N] dense category of each item (0 = none), or NULL */
 
 	/* per-user sequences, CSR, sorted by time (ties: append order) */
 	int64_t		n_inter;		/* kept interactions */
@@ -194,6 +213,9 @@ extern void nn_ds_init(NnDataset *ds);
 extern void nn_ds_free(NnDataset *ds);
 /* Append one interaction (external ids; event 0 = no event type). */
 extern int	nn_ds_append(NnDataset *ds, int64_t user, int64_t item, int64_t time, int32_t event);
+/* Append one interaction with the item's category (external id; 0 = none). */
+extern int	nn_ds_append_category(NnDataset *ds, int64_t user, int64_t item, int64_t time,
+								  int32_t event, int64_t category);
 /* Sort, dedup, k-core, build id maps and CSR; opt may be NULL.  On failure the dataset is emptied (errmsg kept). */
 extern int	nn_ds_finalize(NnDataset *ds, const NnDsOptions *opt);
 /* External -> dense lookups (binary search); 0 if unknown. */

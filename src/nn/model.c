@@ -15,6 +15,10 @@
  * shifts the values of another.  Normal tables use std 1/d (1/(2d) for
  * W2); conv / linear layers U(+-1/sqrt(fan_in)); beta[g] = -0.1 (g-1);
  * theta = 0; b2 = 0; PAD rows (Q, A, G row 0) = 0.
+ *
+ * With active item-category tables (category.c) the model also owns them,
+ * the item -> category map and the effective Q / W2 / b2, which the direct
+ * pointers Q, W2, b2 then address; the arena keeps the base tables.
  */
 #include <math.h>
 #include <stdio.h>
@@ -167,6 +171,13 @@ nn_model_init(NnModel *m, const NnConfig *cfg, float *params, char *msg, size_t 
 		m->owns_params = 1;
 	}
 	bind_pointers(m);
+	if (nn_category_alloc(m) != NN_OK)
+	{
+		if (msg != NULL && msglen > 0)
+			snprintf(msg, msglen, "cannot allocate the item-category tables");
+		nn_model_free(m);
+		return NN_ERR_NOMEM;
+	}
 	return NN_OK;
 }
 
@@ -220,7 +231,13 @@ nn_model_init_weights(NnModel *m)
 	init_random(m, m->t_W1, 0, 1.0 / sqrt((double) m->Dc));
 	init_random(m, m->t_b1, 0, 1.0 / sqrt((double) m->Dc));
 	init_random(m, m->t_W2, 1, 1.0 / (2.0 * d));
-	memset(m->b2, 0, sizeof(float) * (size_t) c->N);
+	memset(tensor_ptr(m, m->t_b2), 0, sizeof(float) * (size_t) c->N);
+	/* category tables start at 0: the effective tables equal the base ones */
+	if (m->cat_params != NULL)
+	{
+		memset(m->cat_params, 0, sizeof(float) * m->n_cat_params);
+		nn_model_category_sync(m);
+	}
 }
 
 int
@@ -233,12 +250,13 @@ nn_model_alloc_adam(NnModel *m)
 		return NN_ERR_NOMEM;
 	m->adam_v = m->adam_m + m->n_params;
 	m->adam_t = 0;
-	return NN_OK;
+	return nn_category_alloc_adam(m);
 }
 
 void
 nn_model_free(NnModel *m)
 {
+	nn_category_free(m);
 	if (m->owns_params)
 		free(m->params);
 	free(m->adam_m);

@@ -13,6 +13,7 @@
  *   batch validation / preparation, user dropout ........ prep.c
  *   row slots, threads, reduction, step .................. train.c
  *   §5.13 inference: user vectors, scoring .............. model.c
+ *   item-category tables (not in the spec, see below) ... category.c
  *   thread pool (own pthreads, pg-engineering.md §6) .... pool.c
  *
  * Conventions: all ids are 0-based int32; item 0 / user 0 / event 0 /
@@ -43,6 +44,12 @@ extern const char *nn_strerror(int code);
 #define NN_MAX_L			16		/* conv window (heights 1..L) */
 #define NN_MAX_EVENT_TYPES	64		/* size of the target-weight table */
 #define NN_MAX_TENSORS		(4 + 2 * NN_MAX_L + 9)
+
+/* Item-category tables (NnConfig.use_category bits; category.c). */
+#define NN_CAT_INPUT		1		/* Q_eff[i] = Q[i] + C_in[cat(i)] */
+#define NN_CAT_OUTPUT		2		/* W2_eff[i] = W2[i] + C_out[cat(i)],
+									 * b2_eff[i] = b2[i] + c_b[cat(i)] */
+#define NN_CAT_BOTH			3
 #define NN_TIME_UNIT_SECONDS	60	/* bucket base unit (§5.3.2) */
 #define NN_DECAY_UNIT_SECONDS	3600	/* decay time term unit (§5.5 F5) */
 
@@ -92,6 +99,8 @@ typedef struct NnConfig
 	int32_t		U;				/* users incl. UNKNOWN 0 */
 	int32_t		n_E;			/* event types incl. PAD 0 */
 	int32_t		n_G;			/* time buckets incl. PAD 0 */
+	int32_t		n_C;			/* item categories incl. PAD 0 (0 = none known;
+								 * set by the trainer from the dataset) */
 
 	/* architecture */
 	int			d;				/* embedding size */
@@ -110,6 +119,7 @@ typedef struct NnConfig
 	NnTimeMode	time_mode;		/* attention time term (needs use_attention) */
 	NnTrefMode	tref_mode;		/* used by nn_time_features() */
 	int			conv_mask_windows;	/* 1: max-pool over non-padded windows only */
+	int			use_category;	/* NN_CAT_* bits; active only with n_C >= 2 */
 
 	/* regularisation */
 	float		dropout;		/* p on the fused features (F7) */
@@ -147,6 +157,9 @@ extern int	nn_config_preset(NnConfig *cfg, const char *name);
 
 /* Set the data sizes; resolves NN_LOSS_SOFTMAX_AUTO from N. */
 extern void nn_config_set_data(NnConfig *cfg, int32_t N, int32_t U, int32_t n_E);
+
+/* 1 if cfg trains item-category tables (use_category != 0 and n_C >= 2). */
+extern int	nn_config_category_active(const NnConfig *cfg);
 
 /* Check every field; on error writes a message (if msg) and returns
  * NN_ERR_CONFIG. */
@@ -222,12 +235,25 @@ typedef struct NnModel
 	float	   *adam_v;
 	int64_t		adam_t;			/* completed steps */
 
-	/* direct pointers into params (NULL for empty tensors) */
+	/* direct pointers into params (NULL for empty tensors); with active
+	 * category tables Q, W2 and b2 point to the effective tables in eff
+	 * instead, which every forward pass and scorer reads */
 	float	   *Q, *A, *G, *P, *Wv, *cv, *WK, *beta, *theta, *W1, *b1, *W2, *b2;
 	float	   *F[NN_MAX_L];	/* F[h-1]: nh x (h*d) */
 	float	   *ch[NN_MAX_L];	/* ch[h-1]: nh */
 	int			t_F1, t_c1, t_Wv, t_cv, t_WK, t_beta, t_theta, t_W1, t_b1,
 				t_W2, t_b2;		/* table indices */
+
+	/* item-category tables (category.c), only when
+	 * nn_config_category_active(&cfg); outside params, so the parameter
+	 * count, the tensor table and the blob format do not depend on them */
+	int32_t    *item_cat;		/* [N] category of each item, 0 = none */
+	size_t		n_cat_params;	/* n_C * (3d + 1) */
+	float	   *cat_params;		/* C_in [n_C*d], C_out [n_C*2d], c_b [n_C] */
+	float	   *Cin, *Cout, *cb;	/* into cat_params; row 0 (PAD) stays 0 */
+	float	   *cat_adam_m;		/* Adam state of cat_params (m, then v) */
+	float	   *cat_adam_v;
+	float	   *eff;			/* effective Q [N*d], W2 [N*2d], b2 [N] */
 } NnModel;
 
 /* Number of parameter floats for a configuration (for external arenas). */
@@ -253,6 +279,40 @@ extern void nn_model_free(NnModel *m);
 
 /* Tensor by name, or NULL. */
 extern const NnTensor *nn_model_tensor(const NnModel *m, const char *name);
+
+/* ---- item-category tables (category.c) ----------------------------- */
+
+/*
+ * Optional side information: with nn_config_category_active(&cfg) every
+ * item i has a category cat(i) (0 = none) and the model trains, next to
+ * the base tables, C_in (n_C x d), C_out (n_C x 2d) and c_b (n_C):
+ *   Q_eff[i] = Q[i] + C_in[cat(i)]             (NN_CAT_INPUT)
+ *   W2_eff[i] = W2[i] + C_out[cat(i)], b2_eff[i] = b2[i] + c_b[cat(i)]
+ *                                              (NN_CAT_OUTPUT)
+ * Training, validation and scoring read the effective tables (m->Q, W2,
+ * b2 point to them); the category tables start at 0, get the summed
+ * gradients of their items' rows and dense Adam (L2 on C_in, C_out, not
+ * on c_b).  Folding writes the effective tables into Q, W2, b2 and drops
+ * the category tables, leaving a plain model that scores identically.
+ */
+
+/* Set the item -> category map (N ids in 0..n_C-1; item 0 is forced to 0)
+ * and refresh the effective tables.  NN_ERR_STATE without active
+ * category tables, NN_ERR_BATCH for an id out of range. */
+extern int	nn_model_set_categories(NnModel *m, const int32_t *item_cat);
+
+/* Recompute the effective tables from the base and category tables (after
+ * changing either directly, e.g. in a gradient check).  No-op when off. */
+extern void nn_model_category_sync(NnModel *m);
+
+/* dst[n_params] = the parameters with the category tables folded in
+ * (a plain copy when they are off). */
+extern void nn_model_folded_params(const NnModel *m, float *dst);
+
+/* Fold in place: Q, W2, b2 become the effective tables, the category
+ * tables and their Adam state are freed and cfg.n_C is set to 0, so m is
+ * a plain model (the blob and the scorers see no difference). */
+extern void nn_model_fold_categories(NnModel *m);
 
 /* ---- mini-batch (§5.3.2) ------------------------------------------- */
 
@@ -327,6 +387,10 @@ extern int	nn_forward_loss(const NnModel *m, NnWork *w, const NnBatch *b,
 /* Copy the last nn_forward_backward() gradient into grad[n_params]
  * (params layout, zeros for untouched rows; data loss only, no L2). */
 extern void nn_work_gradient(const NnWork *w, const NnModel *m, float *grad);
+
+/* Copy the last nn_forward_backward() gradient of the category tables
+ * into grad[m->n_cat_params] (cat_params layout; data loss only). */
+extern void nn_work_category_gradient(const NnWork *w, const NnModel *m, float *grad);
 
 /* Global L2 norm of the last computed gradient (before clipping). */
 extern double nn_work_grad_norm(const NnWork *w);

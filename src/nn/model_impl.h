@@ -1,7 +1,7 @@
 /*
  * model_impl.h
  *		Internal structures shared by config.c, model.c, prep.c, layers.c,
- *		loss.c, adam.c and train.c.  Not part of the public API (model.h).
+ *		loss.c, adam.c, category.c and train.c.  Not part of the public API (model.h).
  *
  * Data flow of one training step (train.c):
  *   NnBatch --prep (serial)--> NnPrep: validated, histories packed to the
@@ -152,6 +152,7 @@ struct NnWork
 	int			n_items;		/* dense work items */
 	NnDenseItem *items;
 	double	   *partials;		/* squared-norm partial per work item */
+	float	   *cgrad;			/* [n_cat_params] category gradient, or NULL */
 	int			max_work;		/* capacity of partials */
 	NnPool	   *pool;
 	/* state of the current step */
@@ -185,6 +186,13 @@ extern void nn_shard_loss(const NnModel *m, NnShard *sh, const NnPrep *p,
 extern void nn_adam_range(const NnModel *m, const NnWork *w, float *param,
 						  float *am, float *av, const float *grad, size_t n,
 						  float grad_scale, int l2);
+
+/* ---- category.c ---------------------------------------------------- */
+extern int	nn_category_alloc(NnModel *m);
+extern void nn_category_free(NnModel *m);
+extern int	nn_category_alloc_adam(NnModel *m);
+extern double nn_category_reduce(const NnModel *m, NnWork *w);
+extern void nn_category_adam(NnModel *m, NnWork *w);
 
 /* ---- prep.c -------------------------------------------------------- */
 extern int	nn_prep_alloc(NnPrep *p, const NnModel *m, int cap, int mode);

@@ -14,7 +14,9 @@
  * the global norm (NaN/Inf check, clipping), and phase 3 applies Adam to
  * the dense tensors and, lazily, to the touched rows only.  Work items are
  * dealt round-robin to the threads; no sum depends on which thread ran it,
- * so results depend on n_shards only.  OpenBLAS runs single-threaded
+ * so results depend on n_shards only.  Active item-category tables
+ * (category.c) add a serial step after phase 2 (their gradient, from the
+ * reduced rows) and one after phase 3 (their Adam, effective tables).  OpenBLAS runs single-threaded
  * inside the shards (the GEMMs are small; its own threads did not help,
  * see test/bench/nn_speed.c).
  */
@@ -266,6 +268,12 @@ nn_work_create(const NnModel *m, int max_batch, int n_threads, int n_shards, int
 		if (w->partials == NULL)
 			rc = NN_ERR_NOMEM;
 	}
+	if (rc == NN_OK && m->cat_params != NULL)
+	{
+		w->cgrad = (float *) calloc(m->n_cat_params, sizeof(float));
+		if (w->cgrad == NULL)
+			rc = NN_ERR_NOMEM;
+	}
 	if (rc == NN_OK && n_threads > 1)
 	{
 		/* our threads call BLAS concurrently: keep OpenBLAS single-threaded */
@@ -304,6 +312,7 @@ nn_work_free(NnWork *w)
 	slots_free(&w->w);
 	free(w->items);
 	free(w->partials);
+	free(w->cgrad);
 	free(w);
 }
 
@@ -637,7 +646,9 @@ work_matches(const NnWork *w, const NnModel *m)
 	return w->n_params == m->n_params && w->cfg.loss == m->cfg.loss &&
 		w->cfg.M == m->cfg.M && w->cfg.T == m->cfg.T &&
 		w->cfg.negatives == m->cfg.negatives && w->cfg.N == m->cfg.N &&
-		w->cfg.U == m->cfg.U && w->cfg.d == m->cfg.d;
+		w->cfg.U == m->cfg.U && w->cfg.d == m->cfg.d &&
+		(w->cgrad != NULL) == (m->cat_params != NULL) &&
+		(w->cgrad == NULL || w->cfg.n_C == m->cfg.n_C);
 }
 
 /* Prepare the batch and assign shard slices. */
@@ -708,6 +719,8 @@ nn_forward_backward(const NnModel *m, NnWork *w, const NnBatch *b, double *loss)
 	total = work_count(w);
 	for (i = 0; i < total; i++)
 		ss += w->partials[i];
+	if (w->cgrad != NULL)
+		ss += nn_category_reduce(m, w);
 	w->grad_norm = sqrt(ss);
 	w->have_grad = 1;
 	*loss = total_loss(w);
@@ -742,6 +755,8 @@ nn_train_step(NnModel *m, NnWork *w, const NnBatch *b, double *loss)
 	w->model_rw = m;
 	nn_pool_run(w->pool, phase_adam, w);
 	w->model_rw = NULL;
+	if (w->cgrad != NULL)
+		nn_category_adam(m, w);
 	m->adam_t++;
 	return NN_OK;
 }
@@ -776,6 +791,15 @@ nn_work_gradient(const NnWork *w, const NnModel *m, float *grad)
 			   w->w.grad + (size_t) k * w->w.cols, sizeof(float) * w->w.cols);
 		grad[m->tensors[m->t_b2].offset + w->w.rows[k]] = w->w.grad_b[k];
 	}
+}
+
+/* Last category gradient; see model.h. */
+void
+nn_work_category_gradient(const NnWork *w, const NnModel *m, float *grad)
+{
+	memset(grad, 0, sizeof(float) * m->n_cat_params);
+	if (w->have_grad && w->cgrad != NULL)
+		memcpy(grad, w->cgrad, sizeof(float) * m->n_cat_params);
 }
 
 double

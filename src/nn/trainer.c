@@ -12,6 +12,9 @@
  * scored on the validation split (full ranking, pessimistic ties, the
  * run's exclusion setting); the best NDCG@10 parameters are kept and
  * restored at the end; patience counts evaluations without improvement.
+ * With item categories in the data and cfg.use_category set, the model
+ * trains category tables (category.c); the best parameters are kept folded
+ * and the returned model is always a plain one (blob format unchanged).
  *
  * The trainer owns all memory it allocates and frees it on every path.
  * The progress callback runs on the calling thread between mini-batches;
@@ -413,7 +416,7 @@ validate(Run *r, NnTrainProgress *p, double *best_ndcg, int epoch, NnTrainResult
 		*best_ndcg = p->valid_ndcg10;
 		p->best_epoch = epoch;
 		res->valid = m;
-		memcpy(r->best, r->m.params, r->m.n_params * sizeof(float));
+		nn_model_folded_params(&r->m, r->best);	/* = memcpy without categories */
 		return 1;
 	}
 	return 0;
@@ -461,6 +464,9 @@ train_loop(Run *r, NnTrainResult *res)
 			break;
 	}
 	res->best_epoch = p.best_epoch;
+	/* the returned model is plain: category tables folded (r->best holds
+	 * folded parameters, so fold first, then restore) */
+	nn_model_fold_categories(&r->m);
 	if (p.best_epoch > 0)
 		memcpy(r->m.params, r->best, r->m.n_params * sizeof(float));
 	return NN_OK;
@@ -527,6 +533,9 @@ setup(Run *r, NnTrainResult *res)
 	if ((rc = nn_model_init(&r->m, c, NULL, r->msg, r->msglen)) != NN_OK)
 		return rc;
 	nn_model_init_weights(&r->m);
+	if (r->m.item_cat != NULL && nn_model_set_categories(&r->m, r->ds->item_cat) != NN_OK)
+		return fail(r, NN_ERR_DATA, "item categories out of range", NULL);
+	res->n_categories = r->m.item_cat != NULL ? r->ds->n_cats - 1 : 0;
 	if (nn_model_alloc_adam(&r->m) != NN_OK)
 		return fail(r, NN_ERR_NOMEM, "out of memory for the optimiser state", NULL);
 	r->work = nn_work_create(&r->m, c->batch, r->s->threads, 0, &err);
@@ -566,6 +575,10 @@ nn_trainer_memory_estimate(const NnDataset *ds, const NnConfig *cfg, int threads
 
 	nn_config_set_data(&c, ds->n_items, ds->n_users, ds->n_events < 1 ? 1 : ds->n_events);
 	params = (uint64_t) nn_model_param_count(&c) * sizeof(float);
+	if (c.use_category && ds->n_cats >= 2)
+		/* category tables (+ Adam, gradient) and the effective tables */
+		params += ((uint64_t) ds->n_cats * 4 + (uint64_t) ds->n_items) *
+			(3 * (uint64_t) c.d + 1) * sizeof(float) + (uint64_t) ds->n_items * 4;
 	/* activations and gradients of one shard's rows: inputs, im2col, features */
 	per_thread = rows * ((uint64_t) c.M * c.d * 8 + (uint64_t) c.L * c.L * c.d * 2 +
 						 (uint64_t) (c.nv * c.d + c.nh * c.L + c.d) * 6 + (uint64_t) c.d * 8) * sizeof(float);
@@ -632,6 +645,8 @@ trainer_run(const NnDataset *ds, const NnConfig *cfg, const NnTrainSettings *s,
 	if (ds->n_events < 2)
 		r.cfg.use_event_emb = 0;
 	nn_config_set_data(&r.cfg, ds->n_items, ds->n_users, ds->n_events < 1 ? 1 : ds->n_events);
+	/* item-category tables need categories in the data */
+	r.cfg.n_C = ds->n_cats >= 2 && ds->item_cat != NULL ? ds->n_cats : 0;
 	if (nn_config_validate(&r.cfg, msg, msglen) != NN_OK)
 		return NN_ERR_CONFIG;
 	if (r.cfg.d > 1024)

@@ -85,6 +85,7 @@ typedef struct NnTrainResult
 	int32_t		n_items;		/* N - 1 */
 	int64_t		n_interactions; /* after filtering */
 	int32_t		n_eval_users;
+	int32_t		n_categories;	/* item categories trained (0 = category tables off) */
 	int			has_eval;		/* the metrics below are set */
 	NnMetrics	valid;			/* best epoch, full ranking */
 	NnMetrics	test;			/* full ranking */

@@ -98,6 +98,7 @@ static const char *const loss_choices[] = {"bce", "bce_per_target", "bpr",
 "softmax_sampled", "softmax_full", "softmax", NULL};
 static const char *const format_choices[] = {"udata", "mlcsv", "taobao", "diginetica", "pairs", NULL};
 static const char *const preset_choices[] = {"caser", "tacaser", NULL};
+static const char *const category_choices[] = {"off", "input", "output", "on", NULL};	/* = NN_CAT_* */
 
 /* Every option; ranges as in src/options.c (the SQL options). */
 static const OptDef opts[] = {
@@ -135,6 +136,7 @@ static const OptDef opts[] = {
 	{"time_emb", K_FLAG, CFG(use_time_emb), 0, 1, NULL, "time-bucket embeddings on|off (off automatically for pairs)"},
 	{"time_mode", K_ENUM, CFG(time_mode), 0, 0, time_choices, "attention time term: none | bucket | decay"},
 	{"tref_mode", K_ENUM, CFG(tref_mode), 0, 0, tref_choices, "time reference: last | now"},
+	{"category", K_ENUM, CFG(use_category), 0, 0, category_choices, "item-category tables: off | input | output | on (both); needs categories (taobao)"},
 	{"conv_mask_windows", K_FLAG, CFG(conv_mask_windows), 0, 1, NULL, "max-pool over non-padded windows only"},
 	/* regularisation, loss */
 	{"dropout", K_FLOAT, CFG(dropout), 0, 0.95, NULL, "dropout on the fused features"},
@@ -671,7 +673,7 @@ print_config(const NnConfig *c, const Cli *cli)
 		   "vertical %d, horizontal %d, attention %d, event_emb %d, time_emb %d, time_mode %s, "
 		   "tref %s, mask_windows %d, dropout %g, user_dropout %g, l2 %g, loss %s, negatives %d, "
 		   "batch %d, lr %g, epochs %d, eval_every %d, patience %d, instances %s, seed %llu, threads %d, "
-		   "exclude_seen %s\n",
+		   "exclude_seen %s, category %s\n",
 		   cli->preset, c->d, c->L, c->M, c->T, c->nh, c->nv, nn_act_name(c->act_conv),
 		   nn_act_name(c->act_fc), c->use_vertical, c->use_horizontal, c->use_attention,
 		   c->use_event_emb, c->use_time_emb, nn_time_mode_name(c->time_mode),
@@ -679,7 +681,7 @@ print_config(const NnConfig *c, const Cli *cli)
 		   (double) c->dropout, (double) c->user_dropout, (double) c->l2, nn_loss_name(c->loss),
 		   c->negatives, c->batch, (double) c->lr, c->epochs, c->eval_every, c->patience,
 		   c->instances == NN_INST_CASER ? "caser" : "prefixes", (unsigned long long) c->seed,
-		   cli->threads, cli->exclude_seen ? "on" : "off");
+		   cli->threads, cli->exclude_seen ? "on" : "off", category_choices[c->use_category & 3]);
 }
 
 /* The final JSON line. */
@@ -707,6 +709,8 @@ print_json(const Cli *cli, const char *preset, const NnTrainResult *res, const c
 			(long long) res->instances_per_epoch, cli->threads, (unsigned long long) cli->cfg.seed,
 			nn_loss_name(cli->cfg.loss), res->epochs_run, res->best_epoch, res->inst_per_sec,
 			res->train_seconds, peak_rss_mb());
+	if (res->n_categories > 0)
+		fprintf(f, ", \"categories\": %d", res->n_categories);
 	json_metrics(f, "valid", &res->valid, res->has_eval);
 	json_metrics(f, "test", &res->test, res->has_eval);
 	json_metrics(f, "test_sampled100", &res->test_sampled100, res->has_eval);
@@ -854,6 +858,14 @@ train(Cli *cli, const int *explicit, int fmt)
 		cli->cfg.use_event_emb = 0;
 		if (!cli->quiet)
 			printf("note: no event types in the data: event embeddings off\n");
+	}
+	if (ds.n_cats < 2 && cli->cfg.use_category)
+	{
+		if (given(explicit, "category"))
+			die("--category %s, but the data has no item categories (format %s)",
+				category_choices[cli->cfg.use_category & 3], cli->format);
+		if (!cli->quiet)
+			printf("note: no item categories in the data: category tables off\n");
 	}
 	if (fmt == NN_FMT_PAIRS)
 	{

@@ -268,6 +268,7 @@ typedef struct ParsedRow
 	int64_t		item;
 	int64_t		time;
 	int32_t		event;
+	int64_t		category;		/* item category (taobao), 0 = none */
 } ParsedRow;
 
 /* Parse a line of format fmt; NULL on success, else the reason. */
@@ -279,6 +280,7 @@ parse_line(int fmt, const char *s, size_t n, int64_t row_index, ParsedRow *r)
 	int64_t		v;
 
 	r->event = 0;
+	r->category = 0;
 	switch (fmt)
 	{
 		case NN_FMT_UDATA:
@@ -304,7 +306,7 @@ parse_line(int fmt, const char *s, size_t n, int64_t row_index, ParsedRow *r)
 			if (split(s, n, ',', f, MAX_FIELDS) != 5)
 				return "expected 5 fields";
 			if (parse_i64(f[0], &r->user) || parse_i64(f[1], &r->item) ||
-				parse_i64(f[2], &v) || parse_i64(f[4], &r->time))
+				parse_i64(f[2], &r->category) || parse_i64(f[4], &r->time))
 				return "bad integer";
 			if ((r->event = taobao_event(f[3])) == 0)
 				return "unknown behavior";
@@ -385,7 +387,7 @@ nn_read_stream(FILE *f, int fmt, NnDataset *ds, NnReadStats *st, char *err, size
 				note_bad(st, st->lines, why);
 			continue;
 		}
-		if (nn_ds_append(ds, r.user, r.item, r.time, r.event) != NN_DS_OK)
+		if (nn_ds_append_category(ds, r.user, r.item, r.time, r.event, r.category) != NN_DS_OK)
 		{
 			if (err)
 				snprintf(err, errlen, "line %lld: %s", (long long) st->lines, ds->errmsg);

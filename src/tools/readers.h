@@ -9,7 +9,8 @@
  *	mlcsv		MovieLens ratings.csv: header, CRLF possible, user,item,rating,ts;
  *				rating 0.5..5 in half stars, event = 2 * rating (1..10).
  *	taobao		UserBehavior.csv: user,item,category,behavior,ts; behavior
- *				pv/cart/fav/buy -> event 1/2/3/4.
+ *				pv/cart/fav/buy -> event 1/2/3/4; the category is passed on
+ *				(nn_ds_append_category) for the item-category tables.
  *	diginetica	sample_train-item-views.csv: header, ';'-separated
  *				session;user;item;timeframe;eventdate; user = session id,
  *				time = days(eventdate) * 86400 + timeframe / 1000, event 0.

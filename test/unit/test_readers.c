@@ -69,6 +69,9 @@ test_synthetic(void)
 	ok(st.rows == 4 && st.malformed == 2 && ds.rows[0].event == 1 && ds.rows[1].event == 2 &&
 	   ds.rows[2].event == 3 && ds.rows[3].event == 4 && ds.rows[0].item == 2268318,
 	   "taobao: pv/cart/fav/buy -> 1..4; unknown behavior and short row rejected");
+	ok(ds.n_cat_pairs == 4 && ds.cat_pairs[0].item == 2268318 && ds.cat_pairs[0].cat == 2520377 &&
+	   ds.cat_pairs[3].item == 2 && ds.cat_pairs[3].cat == 3,
+	   "taobao: the category column is passed on with the item");
 	nn_ds_free(&ds);
 
 	ok(read_text("session_id;user_id;item_id;timeframe;eventdate\n1;NA;81766;526309;2016-05-09\n"

@@ -1,0 +1,274 @@
+/*
+ * category.c
+ *		Item-category tables (issue 6: side information for items whose
+ *		category is known, e.g. Taobao's category column).  Not in
+ *		model-spec.md; off unless NnConfig.use_category is set and the data
+ *		has categories (n_C >= 2), and then nothing else changes: without
+ *		them no code path below runs and every number stays bit-identical.
+ *
+ * Parametrisation (model.h): Q_eff[i] = Q[i] + C_in[cat(i)] (input side),
+ * W2_eff[i] = W2[i] + C_out[cat(i)] and b2_eff[i] = b2[i] + c_b[cat(i)]
+ * (output side).  The effective tables are materialised in m->eff and the
+ * model's Q / W2 / b2 pointers point there, so the forward pass, the loss,
+ * sampled-softmax gathering and every scorer run unchanged on them.  The
+ * training step computes the gradients of the effective rows exactly as for
+ * the base tables (the base gradient is the same), then
+ *   dC_in[c] = sum of dQ[i] over the touched items i with cat(i) = c
+ *   dC_out[c], dc_b[c] likewise from the W2 / b2 gradients (dense under full
+ *   softmax, the touched rows otherwise),
+ * in slot (first appearance) or item order, which depends on the batch only.
+ * The category gradient joins the global norm (clipping, finiteness); Adam
+ * runs densely on rows 1..n_C-1 (row 0 is PAD), with L2 on C_in and C_out
+ * (weights) and none on c_b (a bias), after the base tables' update; then
+ * the effective tables are refreshed (O(N d) per step, small next to the
+ * scoring GEMMs).  The category tables start at 0, so the first step sees
+ * the same effective tables as a model without them.
+ *
+ * Serving does not pay: the trainer folds the tables into Q, W2 and b2 when
+ * it keeps the best parameters and before it returns the model (the
+ * effective tables are exactly what the forward pass used), so blobs, the
+ * model cache and the scorers only ever see plain models.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "blas.h"
+#include "model_impl.h"
+
+/* Base tensor pointer (never the effective table). */
+static float *
+base_ptr(const NnModel *m, int t)
+{
+	return m->tensors[t].rows > 0 ? m->params + m->tensors[t].offset : NULL;
+}
+
+/* Allocate the (zeroed) category tables, map and effective tables, and
+ * point Q, W2, b2 at the effective ones.  No-op when inactive. */
+int
+nn_category_alloc(NnModel *m)
+{
+	const NnConfig *c = &m->cfg;
+	size_t		N = (size_t) c->N;
+	size_t		nC = (size_t) c->n_C;
+	size_t		d = (size_t) c->d;
+
+	if (!nn_config_category_active(c))
+		return NN_OK;
+	m->n_cat_params = nC * (3 * d + 1);
+	m->cat_params = (float *) calloc(m->n_cat_params, sizeof(float));
+	m->item_cat = (int32_t *) calloc(N, sizeof(int32_t));
+	m->eff = (float *) calloc(N * (3 * d + 1), sizeof(float));
+	if (m->cat_params == NULL || m->item_cat == NULL || m->eff == NULL)
+		return NN_ERR_NOMEM;
+	m->Cin = m->cat_params;
+	m->Cout = m->Cin + nC * d;
+	m->cb = m->Cout + nC * 2 * d;
+	m->Q = m->eff;
+	m->W2 = m->eff + N * d;
+	m->b2 = m->W2 + N * 2 * d;
+	nn_model_category_sync(m);
+	return NN_OK;
+}
+
+/* Free the category tables and their Adam state; Q, W2, b2 point back at
+ * the base tables. */
+void
+nn_category_free(NnModel *m)
+{
+	free(m->cat_params);
+	free(m->cat_adam_m);		/* m and v share one allocation */
+	free(m->item_cat);
+	free(m->eff);
+	m->cat_params = m->Cin = m->Cout = m->cb = NULL;
+	m->cat_adam_m = m->cat_adam_v = NULL;
+	m->item_cat = NULL;
+	m->eff = NULL;
+	m->n_cat_params = 0;
+	if (m->params != NULL)
+	{
+		m->Q = base_ptr(m, NN_T_Q);
+		m->W2 = base_ptr(m, m->t_W2);
+		m->b2 = base_ptr(m, m->t_b2);
+	}
+}
+
+/* Zeroed Adam state of the category tables (idempotent). */
+int
+nn_category_alloc_adam(NnModel *m)
+{
+	if (m->cat_params == NULL || m->cat_adam_m != NULL)
+		return NN_OK;
+	m->cat_adam_m = (float *) calloc(2 * m->n_cat_params, sizeof(float));
+	if (m->cat_adam_m == NULL)
+		return NN_ERR_NOMEM;
+	m->cat_adam_v = m->cat_adam_m + m->n_cat_params;
+	return NN_OK;
+}
+
+/* Item -> category map; see model.h. */
+int
+nn_model_set_categories(NnModel *m, const int32_t *item_cat)
+{
+	int32_t		i;
+
+	if (m->item_cat == NULL)
+		return NN_ERR_STATE;
+	for (i = 1; i < m->cfg.N; i++)
+		if (item_cat[i] < 0 || item_cat[i] >= m->cfg.n_C)
+			return NN_ERR_BATCH;
+	memcpy(m->item_cat, item_cat, sizeof(int32_t) * (size_t) m->cfg.N);
+	m->item_cat[0] = 0;
+	nn_model_category_sync(m);
+	return NN_OK;
+}
+
+/* Effective tables from base + category tables; see model.h. */
+void
+nn_model_category_sync(NnModel *m)
+{
+	const NnConfig *c = &m->cfg;
+	size_t		d = (size_t) c->d;
+	size_t		d2 = 2 * d;
+	int			in = (c->use_category & NN_CAT_INPUT) != 0;
+	int			out = (c->use_category & NN_CAT_OUTPUT) != 0;
+	const float *Q,
+			   *W2,
+			   *b2;
+	int32_t		i;
+
+	if (m->eff == NULL)
+		return;
+	Q = base_ptr(m, NN_T_Q);
+	W2 = base_ptr(m, m->t_W2);
+	b2 = base_ptr(m, m->t_b2);
+	memcpy(m->Q, Q, sizeof(float) * (size_t) c->N * d);
+	memcpy(m->W2, W2, sizeof(float) * (size_t) c->N * d2);
+	memcpy(m->b2, b2, sizeof(float) * (size_t) c->N);
+	for (i = 1; i < c->N; i++)
+	{
+		size_t		k = (size_t) m->item_cat[i];
+
+		if (k == 0)
+			continue;
+		if (in)
+			nn_saxpy((int) d, 1.0f, m->Cin + k * d, m->Q + (size_t) i * d);
+		if (out)
+		{
+			nn_saxpy((int) d2, 1.0f, m->Cout + k * d2, m->W2 + (size_t) i * d2);
+			m->b2[i] += m->cb[k];
+		}
+	}
+}
+
+/* Folded copy of the parameters; see model.h. */
+void
+nn_model_folded_params(const NnModel *m, float *dst)
+{
+	const NnConfig *c = &m->cfg;
+
+	memcpy(dst, m->params, sizeof(float) * m->n_params);
+	if (m->eff == NULL)
+		return;
+	memcpy(dst + m->tensors[NN_T_Q].offset, m->Q, sizeof(float) * (size_t) c->N * c->d);
+	memcpy(dst + m->tensors[m->t_W2].offset, m->W2, sizeof(float) * (size_t) c->N * 2 * c->d);
+	memcpy(dst + m->tensors[m->t_b2].offset, m->b2, sizeof(float) * (size_t) c->N);
+}
+
+/* Fold in place and drop the tables; see model.h. */
+void
+nn_model_fold_categories(NnModel *m)
+{
+	if (m->eff == NULL)
+		return;
+	nn_model_folded_params(m, m->params);
+	nn_category_free(m);
+	m->cfg.n_C = 0;
+}
+
+/* Category gradient from the reduced base gradients of the step (slots
+ * of Q and W2, or the dense W2 / b2 gradient); returns its sum of squares. */
+double
+nn_category_reduce(const NnModel *m, NnWork *w)
+{
+	const NnConfig *c = &m->cfg;
+	int			d = c->d;
+	int			d2 = 2 * d;
+	size_t		nC = (size_t) c->n_C;
+	float	   *gin = w->cgrad;
+	float	   *gout = gin + nC * d;
+	float	   *gb = gout + nC * d2;
+	double		ss = 0.0;
+	size_t		j;
+	int			k;
+
+	memset(w->cgrad, 0, sizeof(float) * m->n_cat_params);
+	if (c->use_category & NN_CAT_INPUT)
+		for (k = 0; k < w->q.n; k++)
+		{
+			int32_t		cat = m->item_cat[w->q.rows[k]];
+
+			if (cat > 0)
+				nn_saxpy(d, 1.0f, w->q.grad + (size_t) k * d, gin + (size_t) cat * d);
+		}
+	if (c->use_category & NN_CAT_OUTPUT)
+	{
+		if (m->tensors[m->t_W2].sparse)
+			for (k = 0; k < w->w.n; k++)
+			{
+				int32_t		cat = m->item_cat[w->w.rows[k]];
+
+				if (cat > 0)
+				{
+					nn_saxpy(d2, 1.0f, w->w.grad + (size_t) k * d2, gout + (size_t) cat * d2);
+					gb[cat] += w->w.grad_b[k];
+				}
+			}
+		else
+		{
+			const float *gw = w->shards[0].grad + m->tensors[m->t_W2].goff;
+			const float *gbias = w->shards[0].grad + m->tensors[m->t_b2].goff;
+			int32_t		i;
+
+			for (i = 1; i < c->N; i++)
+			{
+				int32_t		cat = m->item_cat[i];
+
+				if (cat > 0)
+				{
+					nn_saxpy(d2, 1.0f, gw + (size_t) i * d2, gout + (size_t) cat * d2);
+					gb[cat] += gbias[i];
+				}
+			}
+		}
+	}
+	for (j = 0; j < m->n_cat_params; j++)
+		ss += (double) w->cgrad[j] * w->cgrad[j];
+	return ss;
+}
+
+/* Adam on rows 1..n_C-1 of the enabled category tables, then refresh the
+ * effective tables (the base tables were updated just before). */
+void
+nn_category_adam(NnModel *m, NnWork *w)
+{
+	const NnConfig *c = &m->cfg;
+	size_t		nC = (size_t) c->n_C;
+	size_t		d = (size_t) c->d;
+	size_t		cols[3] = {d, 2 * d, 1};
+	size_t		off[3] = {0, nC * d, nC * 3 * d};
+	int			on[3] = {(c->use_category & NN_CAT_INPUT) != 0,
+		(c->use_category & NN_CAT_OUTPUT) != 0, (c->use_category & NN_CAT_OUTPUT) != 0};
+	int			t;
+
+	for (t = 0; t < 3; t++)
+	{
+		/* skip row 0 (PAD): rows 1..n_C-1 are contiguous */
+		size_t		o = off[t] + cols[t];
+
+		if (!on[t])
+			continue;
+		nn_adam_range(m, w, m->cat_params + o, m->cat_adam_m + o, m->cat_adam_v + o,
+					  w->cgrad + o, (nC - 1) * cols[t], w->clip, t < 2);
+	}
+	nn_model_category_sync(m);
+}
