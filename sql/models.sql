@@ -17,7 +17,12 @@ SELECT cnnrec.create_model('by_rating', 'public.shop_events', 'user_id', 'item_i
 SELECT cnnrec.create_model('by_order', 'shop_events', user_column => 'user_id', item_column => 'item_id',
 						   time_column => 'seqno', event_column => 'label') > 0 AS ok;
 SELECT cnnrec.create_model('on_view', 'public.shop_view', 'user_id', 'item_id', 'ts') > 0 AS ok;
-SELECT name, owner, source, user_column, item_column, time_column, event_column, options
+-- An item-category column (integer or text), by name.
+SELECT cnnrec.create_model('by_rating_cat', 'public.shop_events', 'user_id', 'item_id', 'ts',
+						   category_column => 'rating') > 0 AS ok;
+SELECT cnnrec.create_model('by_label_cat', 'public.shop_events', 'user_id', 'item_id', 'ts', 'kind',
+						   '{"category": "output"}', 'label') > 0 AS ok;
+SELECT name, owner, source, user_column, item_column, time_column, event_column, category_column, options
 FROM cnnrec.models ORDER BY model_id;
 
 -- Names.
@@ -39,12 +44,14 @@ SELECT cnnrec.create_model('m', 'public.not_a_table', 'user_id', 'item_id', 'ts'
 SELECT cnnrec.create_model('m', 'public.shop_events', 'customer', 'item_id', 'ts');
 SELECT cnnrec.create_model('m', 'public.shop_events', 'user_id', 'item_id', 'ctid');
 SELECT cnnrec.create_model('m', 'public.shop_events', 'user_id', 'item_id', 'ts', 'nope');
+SELECT cnnrec.create_model('m', 'public.shop_events', 'user_id', 'item_id', 'ts', category_column => 'nope');
 
 -- Wrong column types.
 SELECT cnnrec.create_model('m', 'public.shop_events', 'kind', 'item_id', 'ts');
 SELECT cnnrec.create_model('m', 'public.shop_events', 'user_id', 'price', 'ts');
 SELECT cnnrec.create_model('m', 'public.shop_events', 'user_id', 'item_id', 'kind');
 SELECT cnnrec.create_model('m', 'public.shop_events', 'user_id', 'item_id', 'ts', 'price');
+SELECT cnnrec.create_model('m', 'public.shop_events', 'user_id', 'item_id', 'ts', category_column => 'day');
 
 -- Options: unknown keys, wrong types, out-of-range values, bad combinations.
 SELECT cnnrec.create_model('m', 'public.shop_events', 'user_id', 'item_id', 'ts', NULL, '{"dimension": 8}');
@@ -58,6 +65,8 @@ SELECT cnnrec.create_model('m', 'public.shop_events', 'user_id', 'item_id', 'ts'
 SELECT cnnrec.create_model('m', 'public.shop_events', 'user_id', 'item_id', 'ts', NULL, '{"dropout": 1}');
 SELECT cnnrec.create_model('m', 'public.shop_events', 'user_id', 'item_id', 'ts', NULL, '{"l": 17}');
 SELECT cnnrec.create_model('m', 'public.shop_events', 'user_id', 'item_id', 'ts', NULL, '{"preset": "sasrec"}');
+SELECT cnnrec.create_model('m', 'public.shop_events', 'user_id', 'item_id', 'ts', NULL, '{"category": true}');
+SELECT cnnrec.create_model('m', 'public.shop_events', 'user_id', 'item_id', 'ts', NULL, '{"category": "both"}');
 SELECT cnnrec.create_model('m', 'public.shop_events', 'user_id', 'item_id', 'ts', NULL, '{"loss": "mse"}');
 SELECT cnnrec.create_model('m', 'public.shop_events', 'user_id', 'item_id', 'ts', NULL, '{"exclude_seen": "yes"}');
 SELECT cnnrec.create_model('m', 'public.shop_events', 'user_id', 'item_id', 'ts', NULL, '{"l": 8, "m": 4}');

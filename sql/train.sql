@@ -124,6 +124,26 @@ SELECT cnnrec.cancel(-1);
 SELECT cnnrec.cancel(NULL);
 SELECT count(*) AS versions FROM cnnrec.model_versions v JOIN cnnrec.models m USING (model_id) WHERE m.name = 't1';
 
+-- Item categories: with a category column (here a text label per item) and
+-- the "category" option, category tables are trained and folded into the
+-- item weights, so the stored version serves like any other; with the
+-- option off, or without the column, no categories are read.
+CREATE VIEW public.train_events_cat AS
+	SELECT *, 'c' || (item_id % 7) AS category FROM public.train_events;
+SELECT cnnrec.create_model('t_cat', 'public.train_events_cat', 'user_id', 'item_id', 'ts', 'event',
+						   '{"d": 16, "epochs": 2, "threads": 1, "batch": 256, "category": "on"}',
+						   'category') > 0 AS ok;
+CALL cnnrec.train('t_cat') \gset
+CALL cnnrec.train('t_cat', '{"category": "off", "deploy": "never"}') \gset
+SELECT version, active, v.options->>'category' AS category,
+	   (data_stats->>'item_categories')::int AS item_categories,
+	   (metrics->'test'->>'ndcg10')::float8 > 0 AS has_test_metrics
+FROM cnnrec.model_versions v JOIN cnnrec.models m USING (model_id)
+WHERE m.name = 't_cat' ORDER BY version;
+SELECT count(*) AS recommended FROM recommend(1, 5, 't_cat');
+SELECT cnnrec.drop_model('t_cat');
+DROP VIEW public.train_events_cat;
+
 -- drop_model removes the model with its versions, weights and jobs.
 SELECT cnnrec.drop_model('t1');
 SELECT count(*) FROM cnnrec.models WHERE name = 't1';

@@ -15,6 +15,12 @@
  *
  * Events become dense ids through a vocabulary sorted by value (integers)
  * or bytewise (labels), so the same data always gives the same ids.
+ *
+ * Item categories (the model's category_column, read only when the options
+ * use them) come from a second query, one row per (item, category) with its
+ * row count, ordered by category (bytewise for labels); categories are
+ * numbered 1.. in that order and the dataset gives each item its most
+ * frequent one.
  */
 #include "postgres.h"
 
@@ -176,6 +182,74 @@ finish_vocab(TrainJob *job, HTAB *vocab, int n_codes, bool text)
 		job->ds.rows[r].event = remap[job->ds.rows[r].event];
 }
 
+/* The item-category query of a job: (item, category, rows) ordered by category. */
+static char *
+category_query(const TrainJob *job)
+{
+	char	   *rel = quote_qualified_identifier(get_namespace_name(get_rel_namespace(job->source)),
+												 get_rel_name(job->source));
+	const char *c = quote_identifier(job->category_column);
+	bool		text = CnnrecTextType(column_type(job->source, job->category_column));
+
+	/* labels in bytewise order, whatever the column's collation */
+	return psprintf("SELECT %s::pg_catalog.int8, %s%s, pg_catalog.count(*) FROM %s "
+					"WHERE %s IS NOT NULL AND %s IS NOT NULL AND %s IS NOT NULL AND %s IS NOT NULL "
+					"GROUP BY 1, 2 ORDER BY 2",
+					quote_identifier(job->item_column), c,
+					text ? "::pg_catalog.text COLLATE pg_catalog.\"C\"" : "::pg_catalog.int8", rel,
+					quote_identifier(job->user_column), quote_identifier(job->item_column),
+					quote_identifier(job->time_column), c);
+}
+
+/* Read the item categories into job->ds; see the file comment. */
+static void
+load_categories(TrainJob *job)
+{
+	Portal		portal;
+	SPIPlanPtr	plan;
+	char	   *last = NULL;
+	int64		code = 0;
+
+	plan = SPI_prepare(category_query(job), 0, NULL);
+	if (plan == NULL)
+		elog(ERROR, "could not prepare the category query: %s", SPI_result_code_string(SPI_result));
+	portal = SPI_cursor_open(NULL, plan, NULL, NULL, true);
+	for (;;)
+	{
+		uint64		i;
+
+		SPI_cursor_fetch(portal, true, FETCH_USERS);
+		if (SPI_processed == 0)
+			break;
+		for (i = 0; i < SPI_processed; i++)
+		{
+			HeapTuple	tup = SPI_tuptable->vals[i];
+			TupleDesc	desc = SPI_tuptable->tupdesc;
+			bool		isnull;
+			int64		item = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
+			char	   *cat = SPI_getvalue(tup, desc, 2);
+			int64		rows = DatumGetInt64(SPI_getbinval(tup, desc, 3, &isnull));
+
+			if (last == NULL || strcmp(last, cat) != 0)
+			{
+				code++;
+				if (last != NULL)
+					pfree(last);
+				last = pstrdup(cat);
+			}
+			pfree(cat);
+			if (nn_ds_add_item_category(&job->ds, item, code, rows) != NN_DS_OK)
+				ereport(ERROR,
+						(errcode(ERRCODE_OUT_OF_MEMORY),
+						 errmsg("could not load the item categories"),
+						 errdetail("%s", job->ds.errmsg)));
+		}
+		SPI_freetuptable(SPI_tuptable);
+		CHECK_FOR_INTERRUPTS();
+	}
+	SPI_cursor_close(portal);
+}
+
 /* Read the source into job->ds (not finalized); see the file comment. */
 void
 TrainLoadData(TrainJob *job)
@@ -233,6 +307,8 @@ TrainLoadData(TrainJob *job)
 		CHECK_FOR_INTERRUPTS();
 	}
 	SPI_cursor_close(portal);
+	if (job->category_column != NULL && job->opts.cfg.use_category != 0)
+		load_categories(job);
 	SPI_finish();
 	finish_vocab(job, vocab, n_codes, text_events);
 	hash_destroy(vocab);

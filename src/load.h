@@ -34,6 +34,7 @@ typedef struct TrainJob
 	char	   *item_column;
 	char	   *time_column;
 	char	   *event_column;	/* NULL if none */
+	char	   *category_column;	/* item categories; NULL if none */
 	CnnrecOptions opts;			/* effective options */
 	int			threads;
 	int64		max_memory;		/* bytes (cnnrec.max_train_memory) */

@@ -46,10 +46,11 @@ typedef enum ColumnRole
 	COL_USER,
 	COL_ITEM,
 	COL_TIME,
-	COL_EVENT
+	COL_EVENT,
+	COL_CATEGORY
 } ColumnRole;
 
-static const char *const role_names[] = {"user", "item", "time", "event"};
+static const char *const role_names[] = {"user", "item", "time", "event", "category"};
 
 /* Is typid acceptable for a column of this role? */
 static bool
@@ -67,7 +68,7 @@ type_accepted(ColumnRole role, Oid typid)
 			return role == COL_TIME;
 		case TEXTOID:
 		case VARCHAROID:
-			return role == COL_EVENT;
+			return role == COL_EVENT || role == COL_CATEGORY;
 	}
 	return false;
 }
@@ -81,6 +82,7 @@ accepted_types(ColumnRole role)
 		case COL_TIME:
 			return "timestamptz, timestamp, date, smallint, integer or bigint";
 		case COL_EVENT:
+		case COL_CATEGORY:
 			return "smallint, integer, bigint, text or varchar";
 		default:
 			return "smallint, integer or bigint";
@@ -173,11 +175,12 @@ has_serving_index(Oid relid, AttrNumber user_att, AttrNumber time_att)
 /* Insert the definition as the extension owner; returns the model id. */
 static int64
 insert_model(const char *name, Oid relid, const char *ucol, const char *icol,
-			 const char *tcol, const char *ecol, Jsonb *options)
+			 const char *tcol, const char *ecol, const char *ccol, Jsonb *options)
 {
-	Oid			argtypes[8] = {TEXTOID, OIDOID, OIDOID, NAMEOID, NAMEOID, NAMEOID, NAMEOID, JSONBOID};
-	Datum		values[8];
-	char		nulls[8] = "        ";
+	Oid			argtypes[9] = {TEXTOID, OIDOID, OIDOID, NAMEOID, NAMEOID, NAMEOID, NAMEOID, JSONBOID,
+	NAMEOID};
+	Datum		values[9];
+	char		nulls[9] = "         ";
 	int64		model_id = 0;
 
 	values[0] = CStringGetTextDatum(name);
@@ -189,12 +192,14 @@ insert_model(const char *name, Oid relid, const char *ucol, const char *icol,
 	values[6] = ecol ? DirectFunctionCall1(namein, CStringGetDatum(ecol)) : (Datum) 0;
 	nulls[6] = ecol ? ' ' : 'n';
 	values[7] = JsonbPGetDatum(options);
+	values[8] = ccol ? DirectFunctionCall1(namein, CStringGetDatum(ccol)) : (Datum) 0;
+	nulls[8] = ccol ? ' ' : 'n';
 	CnnrecCatalogExec("INSERT INTO cnnrec.models (name, owner, source, user_column, "
-					  "item_column, time_column, event_column, options) "
+					  "item_column, time_column, event_column, options, category_column) "
 					  "VALUES ($1, $2::pg_catalog.oid::pg_catalog.regrole, "
-					  "$3::pg_catalog.oid::pg_catalog.regclass, $4, $5, $6, $7, $8) "
+					  "$3::pg_catalog.oid::pg_catalog.regclass, $4, $5, $6, $7, $8, $9) "
 					  "RETURNING model_id",
-					  true, 8, argtypes, values, nulls, &model_id);
+					  true, 9, argtypes, values, nulls, &model_id);
 	return model_id;
 }
 
@@ -215,7 +220,7 @@ check_name_free(const char *name)
 
 /*
  * cnnrec.create_model(name, source, user_column, item_column, time_column,
- *					   event_column, options) returns the new model id.
+ *					   event_column, options, category_column) returns the new model id.
  */
 Datum
 cnnrec_create_model(PG_FUNCTION_ARGS)
@@ -224,7 +229,8 @@ cnnrec_create_model(PG_FUNCTION_ARGS)
 			   *ucol,
 			   *icol,
 			   *tcol,
-			   *ecol = NULL;
+			   *ecol = NULL,
+			   *ccol = NULL;
 	Oid			relid;
 	Jsonb	   *options;
 	AttrNumber	user_att,
@@ -244,6 +250,8 @@ cnnrec_create_model(PG_FUNCTION_ARGS)
 	if (!PG_ARGISNULL(5))
 		ecol = text_to_cstring(PG_GETARG_TEXT_PP(5));
 	options = PG_GETARG_JSONB_P(6);
+	if (!PG_ARGISNULL(7))
+		ccol = text_to_cstring(PG_GETARG_TEXT_PP(7));
 
 	check_name_free(name);
 	check_source(relid);
@@ -252,6 +260,8 @@ cnnrec_create_model(PG_FUNCTION_ARGS)
 	time_att = check_column(relid, tcol, COL_TIME);
 	if (ecol != NULL)
 		(void) check_column(relid, ecol, COL_EVENT);
+	if (ccol != NULL)
+		(void) check_column(relid, ccol, COL_CATEGORY);
 	CnnrecValidateOptions(options);
 	if (!has_serving_index(relid, user_att, time_att))
 		ereport(NOTICE,
@@ -261,7 +271,7 @@ cnnrec_create_model(PG_FUNCTION_ARGS)
 						 quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
 													get_rel_name(relid)),
 						 quote_identifier(ucol), quote_identifier(tcol))));
-	PG_RETURN_INT64(insert_model(name, relid, ucol, icol, tcol, ecol, options));
+	PG_RETURN_INT64(insert_model(name, relid, ucol, icol, tcol, ecol, ccol, options));
 }
 
 /* Check the caller may still read the model's source; see models.h. */
@@ -275,11 +285,13 @@ CnnrecCheckSourceAccess(int64 model_id)
 	bool		isnull;
 	Oid			relid;
 	char	   *ecol;
+	char	   *ccol;
 
 	values[0] = Int64GetDatum(model_id);
 	SPI_connect();
 	if (SPI_execute_with_args("SELECT source::pg_catalog.oid, user_column::pg_catalog.text, item_column::pg_catalog.text, "
-							  "time_column::pg_catalog.text, event_column::pg_catalog.text, name FROM cnnrec.models "
+							  "time_column::pg_catalog.text, event_column::pg_catalog.text, name, "
+							  "category_column::pg_catalog.text FROM cnnrec.models "
 							  "WHERE model_id OPERATOR(pg_catalog.=) $1",
 							  1, argtypes, values, NULL, true, 1) != SPI_OK_SELECT ||
 		SPI_processed != 1)
@@ -299,6 +311,9 @@ CnnrecCheckSourceAccess(int64 model_id)
 	ecol = SPI_getvalue(tup, desc, 5);
 	if (ecol != NULL)
 		(void) check_column(relid, ecol, COL_EVENT);
+	ccol = SPI_getvalue(tup, desc, 7);
+	if (ccol != NULL)
+		(void) check_column(relid, ccol, COL_CATEGORY);
 	SPI_finish();
 }
 

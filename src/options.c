@@ -55,6 +55,7 @@ static const char *const time_choices[] = {"none", "bucket", "decay", NULL};
 static const char *const tref_choices[] = {"last", "now", NULL};
 static const char *const inst_choices[] = {"caser", "prefixes", NULL};
 static const char *const deploy_choices[] = {"auto", "always", "never", NULL};
+static const char *const category_choices[] = {"off", "input", "output", "on", NULL};	/* NN_CAT_* */
 static const char *const loss_choices[] = {"bce", "bce_per_target", "bpr",
 "softmax_sampled", "softmax_full", "softmax", NULL};
 
@@ -66,6 +67,7 @@ static const OptionDef option_defs[] = {
 	{"batch", OPT_INT, CFG(batch), 1, 65536, NULL},
 	{"beta1", OPT_FLOAT, CFG(beta1), 0, 0.9999, NULL},
 	{"beta2", OPT_FLOAT, CFG(beta2), 0, 0.999999, NULL},
+	{"category", OPT_ENUM, CFG(use_category), 0, 0, category_choices},
 	{"clip_norm", OPT_FLOAT, CFG(clip_norm), 0, 1e6, NULL},
 	{"conv_mask_windows", OPT_FLAG, CFG(conv_mask_windows), 0, 1, NULL},
 	{"d", OPT_INT, CFG(d), 1, 1024, NULL},

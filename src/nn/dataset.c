@@ -236,15 +236,12 @@ nn_ds_append(NnDataset *ds, int64_t user, int64_t item, int64_t time, int32_t ev
 	return NN_DS_OK;
 }
 
-/* Append one raw interaction with its item category. */
+/* Note rows rows of item in category; see dataset.h. */
 int
-nn_ds_append_category(NnDataset *ds, int64_t user, int64_t item, int64_t time,
-					  int32_t event, int64_t category)
+nn_ds_add_item_category(NnDataset *ds, int64_t item, int64_t category, int64_t rows)
 {
-	int			rc = nn_ds_append(ds, user, item, time, event);
-
-	if (rc != NN_DS_OK || category == 0)
-		return rc;
+	if (category == 0 || rows <= 0)
+		return NN_DS_OK;
 	if (ds->n_cat_pairs == ds->cap_cat_pairs)
 	{
 		int64_t		cap = ds->cap_cat_pairs < 1024 ? 1024 : ds->cap_cat_pairs * 2;
@@ -260,8 +257,21 @@ nn_ds_append_category(NnDataset *ds, int64_t user, int64_t item, int64_t time,
 	}
 	ds->cat_pairs[ds->n_cat_pairs].item = item;
 	ds->cat_pairs[ds->n_cat_pairs].cat = category;
+	ds->cat_pairs[ds->n_cat_pairs].rows = rows;
 	ds->n_cat_pairs++;
 	return NN_DS_OK;
+}
+
+/* Append one raw interaction with its item category. */
+int
+nn_ds_append_category(NnDataset *ds, int64_t user, int64_t item, int64_t time,
+					  int32_t event, int64_t category)
+{
+	int			rc = nn_ds_append(ds, user, item, time, event);
+
+	if (rc != NN_DS_OK)
+		return rc;
+	return nn_ds_add_item_category(ds, item, category, 1);
 }
 
 /* Drop rows equal in (user, item) to the previous kept row; returns rows kept. */
@@ -526,12 +536,13 @@ fin_categories(NnDataset *ds)
 		while (j < n && p[j].item == p[i].item)
 		{
 			int64_t		k = j;
+			int64_t		rows = 0;
 
 			while (k < n && p[k].item == p[j].item && p[k].cat == p[j].cat)
-				k++;
-			if (k - j > best_n)
+				rows += p[k++].rows;
+			if (rows > best_n)
 			{
-				best_n = k - j;
+				best_n = rows;
 				best = p[j].cat;
 			}
 			j = k;

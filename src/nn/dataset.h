@@ -21,7 +21,8 @@
  *	§6.3-6.4 evaluation inputs: history, target, exclusion set, seen-item set.
  *
  * Item categories (optional side information): a loader that knows a row's
- * item category appends with nn_ds_append_category; finalize then gives
+ * item category appends with nn_ds_append_category (or reports counted
+ * (item, category) pairs with nn_ds_add_item_category); finalize then gives
  * every kept item the category most frequent among its appended rows (ties:
  * the smallest external id), with dense category ids 1..n_cats-1 in
  * ascending external order (0 = none).  Without such rows n_cats is 0.
@@ -74,11 +75,12 @@ typedef struct NnDsRow
 	uint32_t	ord;			/* append position: ties on time keep it */
 } NnDsRow;
 
-/* An (item, category) pair of an appended row (external ids). */
+/* An (item, category) pair of appended rows (external ids), with its row count. */
 typedef struct NnDsCatPair
 {
 	int64_t		item;
 	int64_t		cat;
+	int64_t		rows;
 } NnDsCatPair;
 
 /* Options of nn_ds_finalize; zero-initialised = no filtering. */
@@ -216,6 +218,10 @@ extern int	nn_ds_append(NnDataset *ds, int64_t user, int64_t item, int64_t time,
 /* Append one interaction with the item's category (external id; 0 = none). */
 extern int	nn_ds_append_category(NnDataset *ds, int64_t user, int64_t item, int64_t time,
 								  int32_t event, int64_t category);
+/* Note that rows rows of item have this category (external ids; 0 = none),
+ * for loaders that read categories apart from the interactions. */
+extern int	nn_ds_add_item_category(NnDataset *ds, int64_t item, int64_t category,
+									int64_t rows);
 /* Sort, dedup, k-core, build id maps and CSR; opt may be NULL.  On failure the dataset is emptied (errmsg kept). */
 extern int	nn_ds_finalize(NnDataset *ds, const NnDsOptions *opt);
 /* External -> dense lookups (binary search); 0 if unknown. */

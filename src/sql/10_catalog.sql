@@ -31,6 +31,7 @@ CREATE TABLE cnnrec.models (
 	item_column		name NOT NULL,
 	time_column		name NOT NULL,
 	event_column	name,
+	category_column	name,
 	options			jsonb NOT NULL DEFAULT '{}'::jsonb,
 	created_at		timestamptz NOT NULL DEFAULT pg_catalog.now(),
 	CONSTRAINT models_pkey PRIMARY KEY (model_id),

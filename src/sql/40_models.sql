@@ -10,12 +10,13 @@ CREATE FUNCTION cnnrec.create_model(
 	item_column text,
 	time_column text,
 	event_column text DEFAULT NULL,
-	options jsonb DEFAULT '{}')
+	options jsonb DEFAULT '{}',
+	category_column text DEFAULT NULL)
 RETURNS bigint
 AS 'MODULE_PATHNAME', 'cnnrec_create_model'
 LANGUAGE C VOLATILE PARALLEL UNSAFE;
-COMMENT ON FUNCTION cnnrec.create_model(text, pg_catalog.regclass, text, text, text, text, jsonb) IS
-'define a model on a source table (user, item, time and optional event columns) with default options; returns its id';
+COMMENT ON FUNCTION cnnrec.create_model(text, pg_catalog.regclass, text, text, text, text, jsonb, text) IS
+'define a model on a source table (user, item, time, optional event and item-category columns) with default options; returns its id';
 
 CREATE FUNCTION cnnrec.deploy(name text, version integer)
 RETURNS void

@@ -31,7 +31,7 @@ REVOKE ALL ON FUNCTION cnnrec.generate_events_support(pg_catalog.internal) FROM 
 -- (owner and PUBLIC), which CREATE EXTENSION records in pg_init_privs.
 GRANT EXECUTE ON FUNCTION
 	cnnrec.create_model(pg_catalog.text, pg_catalog.regclass, pg_catalog.text, pg_catalog.text,
-						pg_catalog.text, pg_catalog.text, pg_catalog.jsonb),
+						pg_catalog.text, pg_catalog.text, pg_catalog.jsonb, pg_catalog.text),
 	cnnrec.deploy(pg_catalog.text, pg_catalog.int4),
 	cnnrec.drop_model(pg_catalog.text),
 	cnnrec.cancel(pg_catalog.int8),

@@ -90,11 +90,11 @@ static char *
 stats_json(const TrainJob *job, const NnTrainResult *res)
 {
 	return psprintf("{\"rows_read\": %lld, \"users\": %d, \"items\": %d, \"interactions\": %lld, "
-					"\"event_types\": %d, \"kcore_dropped\": %lld, \"dedup_dropped\": %lld, "
-					"\"evaluated_users\": %d, \"instances_per_epoch\": %lld, "
+					"\"event_types\": %d, \"item_categories\": %d, \"kcore_dropped\": %lld, "
+					"\"dedup_dropped\": %lld, \"evaluated_users\": %d, \"instances_per_epoch\": %lld, "
 					"\"inst_per_sec\": %.1f, \"load_seconds\": %.3f}",
 					(long long) job->rows_read, res->n_users, res->n_items,
-					(long long) res->n_interactions, job->vocab.n,
+					(long long) res->n_interactions, job->vocab.n, res->n_categories,
 					(long long) job->ds.stat_kcore_dropped, (long long) job->ds.stat_dedup_dropped,
 					res->n_eval_users, (long long) res->instances_per_epoch,
 					res->inst_per_sec, job->load_seconds);

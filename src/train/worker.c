@@ -362,7 +362,8 @@ read_definition(TrainJob *job)
 	values[0] = Int64GetDatum(job->job_id);
 	SPI_connect();
 	if (SPI_execute_with_args("SELECT m.model_id, m.name, m.source::pg_catalog.oid, m.user_column::pg_catalog.text, "
-							  "m.item_column::pg_catalog.text, m.time_column::pg_catalog.text, m.event_column::pg_catalog.text, m.options, j.options "
+							  "m.item_column::pg_catalog.text, m.time_column::pg_catalog.text, m.event_column::pg_catalog.text, m.options, j.options, "
+							  "m.category_column::pg_catalog.text "
 							  "FROM cnnrec.jobs j JOIN cnnrec.models m ON m.model_id OPERATOR(pg_catalog.=) j.model_id "
 							  "WHERE j.job_id OPERATOR(pg_catalog.=) $1",
 							  1, argtypes, values, NULL, true, 1) != SPI_OK_SELECT ||
@@ -380,6 +381,7 @@ read_definition(TrainJob *job)
 	job->item_column = SPI_getvalue(tup, desc, 5);
 	job->time_column = SPI_getvalue(tup, desc, 6);
 	job->event_column = SPI_getvalue(tup, desc, 7);
+	job->category_column = SPI_getvalue(tup, desc, 10);
 	CnnrecResolveOptions(&job->opts,
 						 DatumGetJsonbP(SPI_getbinval(tup, desc, 8, &isnull)),
 						 DatumGetJsonbP(SPI_getbinval(tup, desc, 9, &isnull)));

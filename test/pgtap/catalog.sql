@@ -1,7 +1,7 @@
 -- pgTAP: structure of the cnnrec catalog (schema, tables, columns, keys,
 -- constraints, storage, pg_dump registration, privileges).
 BEGIN;
-SELECT plan(56);
+SELECT plan(57);
 
 SELECT has_schema('cnnrec');
 SELECT tables_are('cnnrec', ARRAY['models', 'model_versions', 'model_weights', 'jobs']);
@@ -9,7 +9,8 @@ SELECT sequences_are('cnnrec', ARRAY['models_model_id_seq', 'jobs_job_id_seq']);
 
 -- models
 SELECT columns_are('cnnrec', 'models', ARRAY['model_id', 'name', 'owner', 'source',
-	'user_column', 'item_column', 'time_column', 'event_column', 'options', 'created_at']);
+	'user_column', 'item_column', 'time_column', 'event_column', 'category_column', 'options',
+	'created_at']);
 SELECT col_is_pk('cnnrec', 'models', 'model_id', 'models: model_id is the primary key');
 SELECT col_is_unique('cnnrec', 'models', 'name', 'models: name is unique');
 SELECT col_type_is('cnnrec', 'models', 'source', 'regclass', 'models.source is regclass');
@@ -17,6 +18,7 @@ SELECT col_type_is('cnnrec', 'models', 'owner', 'regrole', 'models.owner is regr
 SELECT col_type_is('cnnrec', 'models', 'options', 'jsonb', 'models.options is jsonb');
 SELECT col_not_null('cnnrec', 'models', 'time_column', 'models.time_column is required');
 SELECT col_is_null('cnnrec', 'models', 'event_column', 'models.event_column is optional');
+SELECT col_is_null('cnnrec', 'models', 'category_column', 'models.category_column is optional');
 SELECT col_default_is('cnnrec', 'models', 'options', '{}'::jsonb::text, 'models.options defaults to {}');
 
 -- model_versions

@@ -56,7 +56,7 @@ RESET ROLE;
 -- EXECUTE rights set by the extension script.
 -- ---------------------------------------------------------------------------
 SELECT function_privs_are('cnnrec', 'create_model',
-	ARRAY['text', 'regclass', 'text', 'text', 'text', 'text', 'jsonb'], 'public', ARRAY['EXECUTE'],
+	ARRAY['text', 'regclass', 'text', 'text', 'text', 'text', 'jsonb', 'text'], 'public', ARRAY['EXECUTE'],
 	'PUBLIC may call create_model (the function checks the source rights)');
 SELECT ok(has_function_privilege('public', 'cnnrec.train(text, jsonb, boolean, bigint)', 'EXECUTE')
 	AND has_function_privilege('public', 'cnnrec.deploy(text, integer)', 'EXECUTE')
@@ -173,16 +173,16 @@ SELECT is(pg_temp.as_role('tap_pv_dave', $$SELECT cnnrec.deploy('tap_pv_t', 1)$$
 -- ---------------------------------------------------------------------------
 -- A DBA narrows who may define models with REVOKE/GRANT.
 -- ---------------------------------------------------------------------------
-REVOKE EXECUTE ON FUNCTION cnnrec.create_model(text, regclass, text, text, text, text, jsonb) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION cnnrec.create_model(text, regclass, text, text, text, text, jsonb, text) FROM PUBLIC;
 SELECT is(pg_temp.as_role('tap_pv_alice', $$SELECT cnnrec.create_model('tap_pv_a2', 'public.tap_pv_events',
 	'user_id', 'item_id', 'ts')$$),
 	ARRAY['42501', 'permission denied for function create_model'],
 	'after REVOKE EXECUTE FROM PUBLIC, alice cannot define models');
-GRANT EXECUTE ON FUNCTION cnnrec.create_model(text, regclass, text, text, text, text, jsonb) TO tap_pv_alice;
+GRANT EXECUTE ON FUNCTION cnnrec.create_model(text, regclass, text, text, text, text, jsonb, text) TO tap_pv_alice;
 SELECT is(pg_temp.as_role('tap_pv_alice', $$SELECT cnnrec.create_model('tap_pv_a2', 'public.tap_pv_events',
 	'user_id', 'item_id', 'ts')$$), NULL, 'a GRANT to alice lets her again');
-REVOKE EXECUTE ON FUNCTION cnnrec.create_model(text, regclass, text, text, text, text, jsonb) FROM tap_pv_alice;
-GRANT EXECUTE ON FUNCTION cnnrec.create_model(text, regclass, text, text, text, text, jsonb) TO PUBLIC;
+REVOKE EXECUTE ON FUNCTION cnnrec.create_model(text, regclass, text, text, text, text, jsonb, text) FROM tap_pv_alice;
+GRANT EXECUTE ON FUNCTION cnnrec.create_model(text, regclass, text, text, text, text, jsonb, text) TO PUBLIC;
 
 -- Superusers may manage every model.
 SELECT lives_ok($$SELECT cnnrec.drop_model('tap_pv_a2')$$, 'a superuser drops alice''s model');
