@@ -83,13 +83,14 @@ LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 
 q() { psql -X -q -At -v ON_ERROR_STOP=1 "$@"; }
 
-# set_info SET: FILE LOADER TABLE USER_COL EVENT_COL EXCLUDE_SEEN (EVENT_COL "-" = none)
+# set_info SET: FILE LOADER TABLE USER_COL EVENT_COL EXCLUDE_SEEN CATEGORY_COL
+# (EVENT_COL, CATEGORY_COL "-" = none)
 set_info() {
 	case $1 in
-		ml-100k) echo "$DATA/ml-100k/u.data udata ml100k user_id rating true" ;;
-		ml-latest-small) echo "$DATA/ml-latest-small/ratings.csv mlcsv mlsmall user_id rating2 true" ;;
-		taobao) echo "$DATA/taobao-userbehavior-head/UserBehavior.csv taobao taobao user_id event false" ;;
-		diginetica) echo "$DATA/diginetica-sample/sample_train-item-views.csv diginetica diginetica session_id - false" ;;
+		ml-100k) echo "$DATA/ml-100k/u.data udata ml100k user_id rating true -" ;;
+		ml-latest-small) echo "$DATA/ml-latest-small/ratings.csv mlcsv mlsmall user_id rating2 true -" ;;
+		taobao) echo "$DATA/taobao-userbehavior-head/UserBehavior.csv taobao taobao user_id event false category_id" ;;
+		diginetica) echo "$DATA/diginetica-sample/sample_train-item-views.csv diginetica diginetica session_id - false -" ;;
 		*) echo "quality.sh: unknown data set $1" >&2; return 1 ;;
 	esac
 }
@@ -146,12 +147,14 @@ declare -A RES		# RES[set:model:field]
 declare -A SEED_RES	# SEED_RES[set:model:group]: NDCG@10 of each seed, space-separated
 
 for set in $SETS; do
-	read -r file loader table ucol ecol excl <<<"$(set_info "$set")"
+	read -r file loader table ucol ecol excl ccol <<<"$(set_info "$set")"
 	[ -r "$file" ] || { echo "quality.sh: cannot read $file (set CNNREC_BENCH_DATA)" >&2; exit 1; }
 	say "$set: loading $file"
 	"$ROOT/test/load/$loader.sh" "$file" "public.$table" >&2
 	evcol="'$ecol'"
 	[ "$ecol" = - ] && evcol=NULL
+	catcol="'$ccol'"
+	[ "$ccol" = - ] && catcol=NULL
 	for model in $MODELS; do
 		name="${table}_$model"
 		extra_model=$EXTRA_CASER
@@ -159,7 +162,7 @@ for set in $SETS; do
 		opts=$(q -c "SELECT (jsonb_build_object('preset', '$model', 'kcore', 5, 'exclude_seen', $excl)
 				|| '$EXTRA'::jsonb || '$extra_model'::jsonb)::text")
 		q -c "SELECT cnnrec.drop_model(name) FROM cnnrec.models WHERE name = '$name'" >/dev/null
-		q -c "SELECT cnnrec.create_model('$name', 'public.$table', '$ucol', 'item_id', 'ts', $evcol)" >/dev/null
+		q -c "SELECT cnnrec.create_model('$name', 'public.$table', '$ucol', 'item_id', 'ts', $evcol, category_column => $catcol)" >/dev/null
 		say "$set: training $model in the database, options $opts"
 		jp=$(train_model "$name" "$opts") || exit 1
 		read -r job peak <<<"$jp"
@@ -213,7 +216,7 @@ for set in $SETS; do
 				opts=$(q -c "SELECT (jsonb_build_object('preset', '$model', 'kcore', 5, 'exclude_seen', $excl)
 						|| '$EXTRA'::jsonb || '$extra_model'::jsonb || jsonb_build_object('seed', $seed))::text")
 				q -c "SELECT cnnrec.drop_model(name) FROM cnnrec.models WHERE name = '$name'" >/dev/null
-				q -c "SELECT cnnrec.create_model('$name', 'public.$table', '$ucol', 'item_id', 'ts', $evcol)" >/dev/null
+				q -c "SELECT cnnrec.create_model('$name', 'public.$table', '$ucol', 'item_id', 'ts', $evcol, category_column => $catcol)" >/dev/null
 				say "$set: training $model, seed $seed"
 				jp=$(train_model "$name" "$opts" 2>/dev/null) || { echo "quality.sh: training $name failed" >&2; exit 1; }
 				read -r job _ <<<"$jp"
