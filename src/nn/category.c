@@ -183,6 +183,7 @@ nn_model_fold_categories(NnModel *m)
 	nn_model_folded_params(m, m->params);
 	nn_category_free(m);
 	m->cfg.n_C = 0;
+	m->cfg.use_category = 0;
 }
 
 /* Category gradient from the reduced base gradients of the step (slots

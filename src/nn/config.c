@@ -63,6 +63,10 @@ preset_tacaser(NnConfig *c)
 	c->time_mode = NN_TIME_BUCKET;
 	c->tref_mode = NN_TREF_LAST;
 	c->conv_mask_windows = 1;
+	/* item-category output tables when the data has categories (Taobao):
+	 * won the new-target users on validation, input tables did not
+	 * (test/bench/TUNING.md); without categories this changes nothing */
+	c->use_category = NN_CAT_OUTPUT;
 	c->dropout = 0.5f;
 	c->user_dropout = 0.1f;
 	c->l2 = 1e-4f;			/* §5.8 says 1e-6; 1e-4 won on validation (test/bench/TUNING.md) */
@@ -102,6 +106,7 @@ nn_config_preset(NnConfig *cfg, const char *name)
 		cfg->use_time_emb = 0;
 		cfg->time_mode = NN_TIME_NONE;
 		cfg->conv_mask_windows = 0;
+		cfg->use_category = 0;	/* the reference has no side information */
 		cfg->negatives = 3;
 		cfg->user_dropout = 0.0f;
 		cfg->l2 = 1e-6f;

@@ -310,8 +310,9 @@ extern void nn_model_category_sync(NnModel *m);
 extern void nn_model_folded_params(const NnModel *m, float *dst);
 
 /* Fold in place: Q, W2, b2 become the effective tables, the category
- * tables and their Adam state are freed and cfg.n_C is set to 0, so m is
- * a plain model (the blob and the scorers see no difference). */
+ * tables and their Adam state are freed and cfg.use_category and n_C are
+ * set to 0, so m is a plain model (the blob, which stores neither, and the
+ * scorers see no difference). */
 extern void nn_model_fold_categories(NnModel *m);
 
 /* ---- mini-batch (§5.3.2) ------------------------------------------- */

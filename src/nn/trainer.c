@@ -645,8 +645,11 @@ trainer_run(const NnDataset *ds, const NnConfig *cfg, const NnTrainSettings *s,
 	if (ds->n_events < 2)
 		r.cfg.use_event_emb = 0;
 	nn_config_set_data(&r.cfg, ds->n_items, ds->n_users, ds->n_events < 1 ? 1 : ds->n_events);
-	/* item-category tables need categories in the data */
+	/* item-category tables need categories in the data (the returned model
+	 * has the switch off either way: tables are folded, blobs store none) */
 	r.cfg.n_C = ds->n_cats >= 2 && ds->item_cat != NULL ? ds->n_cats : 0;
+	if (r.cfg.n_C == 0)
+		r.cfg.use_category = 0;
 	if (nn_config_validate(&r.cfg, msg, msglen) != NN_OK)
 		return NN_ERR_CONFIG;
 	if (r.cfg.d > 1024)
