@@ -19,6 +19,8 @@
 #   exclude_seen   on for MovieLens (every history item except the target is excluded, as in
 #                  the reference); off for Taobao and Diginetica, where users come back to items
 #                  and "exclude seen except the target" leaks the answer (issue 6, item 2)
+#   categories     Taobao's category_id is the models' category_column; the presets decide
+#                  whether they use it (tacaser: output tables, caser: off)
 # Everything else is the preset's default, so a change of preset_tacaser() shows up here.
 #
 # Output: a markdown table on stdout and in test/bench/out/quality.md, one PNG per data set
