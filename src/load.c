@@ -182,6 +182,26 @@ finish_vocab(TrainJob *job, HTAB *vocab, int n_codes, bool text)
 		job->ds.rows[r].event = remap[job->ds.rows[r].event];
 }
 
+/* Open a read-only cursor on query; what names the query in errors. */
+static Portal
+open_query(const char *query, const char *what)
+{
+	SPIPlanPtr	plan = SPI_prepare(query, 0, NULL);
+
+	if (plan == NULL)
+		elog(ERROR, "could not prepare the %s query: %s", what,
+			 SPI_result_code_string(SPI_result));
+	return SPI_cursor_open(NULL, plan, NULL, NULL, true);
+}
+
+/* Fetch the next rows of portal into SPI_tuptable; false when there are none. */
+static bool
+fetch_rows(Portal portal)
+{
+	SPI_cursor_fetch(portal, true, FETCH_USERS);
+	return SPI_processed > 0;
+}
+
 /* The item-category query of a job: (item, category, rows) ordered by category. */
 static char *
 category_query(const TrainJob *job)
@@ -205,23 +225,13 @@ category_query(const TrainJob *job)
 static void
 load_categories(TrainJob *job)
 {
-	Portal		portal;
-	SPIPlanPtr	plan;
+	Portal		portal = open_query(category_query(job), "category");
 	char	   *last = NULL;
 	int64		code = 0;
 
-	plan = SPI_prepare(category_query(job), 0, NULL);
-	if (plan == NULL)
-		elog(ERROR, "could not prepare the category query: %s", SPI_result_code_string(SPI_result));
-	portal = SPI_cursor_open(NULL, plan, NULL, NULL, true);
-	for (;;)
+	while (fetch_rows(portal))
 	{
-		uint64		i;
-
-		SPI_cursor_fetch(portal, true, FETCH_USERS);
-		if (SPI_processed == 0)
-			break;
-		for (i = 0; i < SPI_processed; i++)
+		for (uint64 i = 0; i < SPI_processed; i++)
 		{
 			HeapTuple	tup = SPI_tuptable->vals[i];
 			TupleDesc	desc = SPI_tuptable->tupdesc;
@@ -259,7 +269,6 @@ TrainLoadData(TrainJob *job)
 	int			n_codes = 0;
 	bool		text_events = false;
 	Portal		portal;
-	SPIPlanPtr	plan;
 	instr_time	start,
 				dur;
 	MemoryContext rowcxt = AllocSetContextCreate(CurrentMemoryContext, "cnnrec load rows",
@@ -273,19 +282,11 @@ TrainLoadData(TrainJob *job)
 	nn_ds_init(&job->ds);
 
 	SPI_connect();
-	plan = SPI_prepare(CnnrecSequenceQuery(job->source, job->user_column, job->item_column,
-										   job->time_column, job->event_column), 0, NULL);
-	if (plan == NULL)
-		elog(ERROR, "could not prepare the loading query: %s", SPI_result_code_string(SPI_result));
-	portal = SPI_cursor_open(NULL, plan, NULL, NULL, true);
-	for (;;)
+	portal = open_query(CnnrecSequenceQuery(job->source, job->user_column, job->item_column,
+											job->time_column, job->event_column), "loading");
+	while (fetch_rows(portal))
 	{
-		uint64		i;
-
-		SPI_cursor_fetch(portal, true, FETCH_USERS);
-		if (SPI_processed == 0)
-			break;
-		for (i = 0; i < SPI_processed; i++)
+		for (uint64 i = 0; i < SPI_processed; i++)
 		{
 			HeapTuple	tup = SPI_tuptable->vals[i];
 			bool		isnull;

@@ -204,29 +204,43 @@ nn_ds_free(NnDataset *ds)
 	nn_ds_init(ds);
 }
 
+/*
+ * Make room for one more element in the growable array *arr of *cap
+ * elements of elem bytes (n used): doubles from 1024.
+ */
+static int
+ds_grow(NnDataset *ds, void **arr, int64_t *cap, int64_t n, size_t elem)
+{
+	int64_t		new_cap;
+	void	   *p;
+
+	if (n < *cap)
+		return NN_DS_OK;
+	new_cap = *cap < 1024 ? 1024 : *cap * 2;
+	if ((uint64_t) new_cap > SIZE_MAX / elem)
+		return ds_fail(ds, NN_DS_ENOMEM, "too many rows");
+	p = realloc(*arr, (size_t) new_cap * elem);
+	if (p == NULL)
+		return ds_fail(ds, NN_DS_ENOMEM, "out of memory appending rows");
+	*arr = p;
+	*cap = new_cap;
+	return NN_DS_OK;
+}
+
 /* Append one raw interaction. */
 int
 nn_ds_append(NnDataset *ds, int64_t user, int64_t item, int64_t time, int32_t event)
 {
 	NnDsRow    *r;
+	int			rc;
 
 	if (ds->finalized)
 		return ds_fail(ds, NN_DS_ESTATE, "append after finalize");
 	if (ds->n_rows > (int64_t) UINT32_MAX)
 		return ds_fail(ds, NN_DS_ENOMEM, "too many rows (more than 2^32)");
-	if (ds->n_rows == ds->cap_rows)
-	{
-		int64_t		cap = ds->cap_rows < 1024 ? 1024 : ds->cap_rows * 2;
-		NnDsRow    *p;
-
-		if ((uint64_t) cap > SIZE_MAX / sizeof(NnDsRow))
-			return ds_fail(ds, NN_DS_ENOMEM, "too many rows");
-		p = (NnDsRow *) realloc(ds->rows, (size_t) cap * sizeof(NnDsRow));
-		if (p == NULL)
-			return ds_fail(ds, NN_DS_ENOMEM, "out of memory appending rows");
-		ds->rows = p;
-		ds->cap_rows = cap;
-	}
+	rc = ds_grow(ds, (void **) &ds->rows, &ds->cap_rows, ds->n_rows, sizeof(NnDsRow));
+	if (rc != NN_DS_OK)
+		return rc;
 	r = &ds->rows[ds->n_rows++];
 	r->user = user;
 	r->time = time;
@@ -240,21 +254,14 @@ nn_ds_append(NnDataset *ds, int64_t user, int64_t item, int64_t time, int32_t ev
 int
 nn_ds_add_item_category(NnDataset *ds, int64_t item, int64_t category, int64_t rows)
 {
+	int			rc;
+
 	if (category == 0 || rows <= 0)
 		return NN_DS_OK;
-	if (ds->n_cat_pairs == ds->cap_cat_pairs)
-	{
-		int64_t		cap = ds->cap_cat_pairs < 1024 ? 1024 : ds->cap_cat_pairs * 2;
-		NnDsCatPair *p;
-
-		if ((uint64_t) cap > SIZE_MAX / sizeof(NnDsCatPair))
-			return ds_fail(ds, NN_DS_ENOMEM, "too many rows");
-		p = (NnDsCatPair *) realloc(ds->cat_pairs, (size_t) cap * sizeof(NnDsCatPair));
-		if (p == NULL)
-			return ds_fail(ds, NN_DS_ENOMEM, "out of memory appending rows");
-		ds->cat_pairs = p;
-		ds->cap_cat_pairs = cap;
-	}
+	rc = ds_grow(ds, (void **) &ds->cat_pairs, &ds->cap_cat_pairs, ds->n_cat_pairs,
+				 sizeof(NnDsCatPair));
+	if (rc != NN_DS_OK)
+		return rc;
 	ds->cat_pairs[ds->n_cat_pairs].item = item;
 	ds->cat_pairs[ds->n_cat_pairs].cat = category;
 	ds->cat_pairs[ds->n_cat_pairs].rows = rows;

@@ -42,7 +42,7 @@
 #   CNNREC_QUALITY_CASER_OPTIONS   jsonb merged into the caser runs' options
 #   CNNREC_QUALITY_TACASER_OPTIONS jsonb merged into the tacaser runs' options (to try settings)
 #   CNNREC_QUALITY_OUT             output directory (default test/bench/out)
-#   CNNREC_QUALITY_SEEDS           seeds of the repeat runs (default "1 2 3 4 5"; "" = none): on
+#   CNNREC_QUALITY_SEEDS           seeds of the repeat runs (default 1 to 10; "" = none): on
 #                                  the sets evaluated with exclude_seen off (Taobao, Diginetica),
 #                                  whose "target new to the user" group is small (160 Taobao
 #                                  users, standard error about 0.01), every model is trained once
@@ -66,7 +66,7 @@ fi
 DATA=${CNNREC_BENCH_DATA:-$ROOT/../shared/data}
 [ -d "$DATA" ] && DATA=$(cd "$DATA" && pwd)
 SETS=${CNNREC_QUALITY_SETS:-ml-100k ml-latest-small taobao}
-SEEDS=${CNNREC_QUALITY_SEEDS-1 2 3 4 5}
+SEEDS=${CNNREC_QUALITY_SEEDS-1 2 3 4 5 6 7 8 9 10}
 MODELS=${CNNREC_QUALITY_MODELS:-caser tacaser}
 EXTRA=${CNNREC_QUALITY_OPTIONS:-'{}'}
 EXTRA_CASER=${CNNREC_QUALITY_CASER_OPTIONS:-'{}'}
