@@ -49,25 +49,17 @@ typedef struct OptionDef
 #define CFG(f) offsetof(CnnrecOptions, cfg.f)
 #define SET(f) offsetof(CnnrecOptions, set.f)
 
-static const char *const preset_choices[] = {"caser", "tacaser", NULL};
-static const char *const act_choices[] = {"identity", "relu", "sigmoid", "tanh", NULL};
-static const char *const time_choices[] = {"none", "bucket", "decay", NULL};
-static const char *const tref_choices[] = {"last", "now", NULL};
-static const char *const inst_choices[] = {"caser", "prefixes", NULL};
 static const char *const deploy_choices[] = {"auto", "always", "never", NULL};
-static const char *const category_choices[] = {"off", "input", "output", "on", NULL};	/* NN_CAT_* */
-static const char *const loss_choices[] = {"bce", "bce_per_target", "bpr",
-"softmax_sampled", "softmax_full", "softmax", NULL};
 
 /* Every accepted key, alphabetically (the hint lists them in this order). */
 static const OptionDef option_defs[] = {
-	{"act_conv", OPT_ENUM, CFG(act_conv), 0, 0, act_choices},
-	{"act_fc", OPT_ENUM, CFG(act_fc), 0, 0, act_choices},
+	{"act_conv", OPT_ENUM, CFG(act_conv), 0, 0, nn_act_names},
+	{"act_fc", OPT_ENUM, CFG(act_fc), 0, 0, nn_act_names},
 	{"attention", OPT_FLAG, CFG(use_attention), 0, 1, NULL},
 	{"batch", OPT_INT, CFG(batch), 1, 65536, NULL},
 	{"beta1", OPT_FLOAT, CFG(beta1), 0, 0.9999, NULL},
 	{"beta2", OPT_FLOAT, CFG(beta2), 0, 0.999999, NULL},
-	{"category", OPT_ENUM, CFG(use_category), 0, 0, category_choices},
+	{"category", OPT_ENUM, CFG(use_category), 0, 0, nn_category_names},
 	{"clip_norm", OPT_FLOAT, CFG(clip_norm), 0, 1e6, NULL},
 	{"conv_mask_windows", OPT_FLAG, CFG(conv_mask_windows), 0, 1, NULL},
 	{"d", OPT_INT, CFG(d), 1, 1024, NULL},
@@ -81,11 +73,11 @@ static const OptionDef option_defs[] = {
 	{"exclude_seen", OPT_BOOL, SET(exclude_seen), 0, 1, NULL},
 	{"holdout", OPT_BOOL, SET(holdout), 0, 1, NULL},
 	{"horizontal", OPT_FLAG, CFG(use_horizontal), 0, 1, NULL},
-	{"instances", OPT_ENUM, CFG(instances), 0, 0, inst_choices},
+	{"instances", OPT_ENUM, CFG(instances), 0, 0, nn_instances_names},
 	{"kcore", OPT_INT, SET(kcore), 0, 100000, NULL},
 	{"l", OPT_INT, CFG(L), 1, NN_MAX_L, NULL},
 	{"l2", OPT_FLOAT, CFG(l2), 0, 1, NULL},
-	{"loss", OPT_ENUM, CFG(loss), 0, 0, loss_choices},
+	{"loss", OPT_ENUM, CFG(loss), 0, 0, nn_loss_names},
 	{"lr", OPT_FLOAT, CFG(lr), 1e-9, 10, NULL},
 	{"m", OPT_INT, CFG(M), 1, 1000, NULL},
 	{"max_instances_per_user", OPT_INT, CFG(max_instances_per_user), 0, 100000000, NULL},
@@ -95,14 +87,14 @@ static const OptionDef option_defs[] = {
 	{"nv", OPT_INT, CFG(nv), 1, 1024, NULL},
 	{"patience", OPT_INT, CFG(patience), 0, 10000, NULL},
 	{"poison_epoch", OPT_INT, SET(poison_epoch), 0, 10000, NULL},
-	{"preset", OPT_PRESET, 0, 0, 0, preset_choices},
+	{"preset", OPT_PRESET, 0, 0, 0, nn_preset_names},
 	{"seed", OPT_U64, CFG(seed), 0, 9007199254740991.0, NULL},
 	{"softmax_full_max", OPT_INT, CFG(softmax_full_max), 1, 100000000, NULL},
 	{"t", OPT_INT, CFG(T), 1, 64, NULL},
 	{"threads", OPT_INT, SET(threads), 0, 64, NULL},
 	{"time_emb", OPT_FLAG, CFG(use_time_emb), 0, 1, NULL},
-	{"time_mode", OPT_ENUM, CFG(time_mode), 0, 0, time_choices},
-	{"tref_mode", OPT_ENUM, CFG(tref_mode), 0, 0, tref_choices},
+	{"time_mode", OPT_ENUM, CFG(time_mode), 0, 0, nn_time_mode_names},
+	{"tref_mode", OPT_ENUM, CFG(tref_mode), 0, 0, nn_tref_names},
 	{"user_dropout", OPT_FLOAT, CFG(user_dropout), 0, 1, NULL},
 	{"vertical", OPT_FLAG, CFG(use_vertical), 0, 1, NULL},
 };
@@ -203,15 +195,6 @@ check_choice(const OptionDef *def, const JsonbValue *v)
 	return -1;					/* keep compiler quiet */
 }
 
-/* Map an enum option's choice index to the NnConfig value. */
-static int
-enum_value(const OptionDef *def, int index)
-{
-	if (def->choices == loss_choices)
-		return nn_loss_parse(def->choices[index]);
-	return index;				/* the other choice lists follow their enums */
-}
-
 /* Validate one key/value and, if opts is not NULL, store it. */
 static void
 apply_option(CnnrecOptions *opts, const char *key, const JsonbValue *v)
@@ -262,7 +245,7 @@ apply_option(CnnrecOptions *opts, const char *key, const JsonbValue *v)
 			break;
 		case OPT_ENUM:
 			{
-				int			x = enum_value(def, check_choice(def, v));
+				int			x = check_choice(def, v);	/* index = enum value */
 
 				if (field)
 					*(int *) field = x;
@@ -311,7 +294,7 @@ layer_preset(Jsonb *layer)
 	v = getKeyJsonValueFromContainer(&layer->root, "preset", strlen("preset"), NULL);
 	if (v == NULL)
 		return NULL;
-	return (char *) preset_choices[check_choice(find_option("preset"), v)];
+	return (char *) nn_preset_names[check_choice(find_option("preset"), v)];
 }
 
 /* Does the layer set key? */
@@ -449,9 +432,7 @@ CnnrecOptionsToJsonb(const CnnrecOptions *opts)
 				push_scalar(&st, def->name, NULL, *(const bool *) field);
 				break;
 			case OPT_ENUM:
-				push_scalar(&st, def->name, def->choices == loss_choices ?
-							nn_loss_name(*(const int *) field) :
-							def->choices[*(const int *) field], 0);
+				push_scalar(&st, def->name, def->choices[*(const int *) field], 0);
 				break;
 			case OPT_PRESET:
 				push_scalar(&st, def->name, opts->set.preset, 0);

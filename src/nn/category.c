@@ -20,9 +20,12 @@
  * The category gradient joins the global norm (clipping, finiteness); Adam
  * runs densely on rows 1..n_C-1 (row 0 is PAD), with L2 on C_in and C_out
  * (weights) and none on c_b (a bias), after the base tables' update; then
- * the effective tables are refreshed (O(N d) per step, small next to the
- * scoring GEMMs).  The category tables start at 0, so the first step sees
- * the same effective tables as a model without them.
+ * the effective tables are refreshed: O(N d) per step, small next to the
+ * scoring GEMMs of full softmax, but the dominant cost with sampled softmax
+ * on a large catalogue (95,000 items, 256 negatives, 2 threads: 62,883
+ * instances/s without categories, 19,896 with).  The category tables start
+ * at 0, so the first step sees the same effective tables as a model
+ * without them.
  *
  * Serving does not pay: the trainer folds the tables into Q, W2 and b2 when
  * it keeps the best parameters and before it returns the model (the

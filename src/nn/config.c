@@ -169,10 +169,15 @@ nn_config_neg_shared(const NnConfig *cfg)
 }
 
 /* ---- names --------------------------------------------------------- */
-static const char *const act_names[] = {"identity", "relu", "sigmoid", "tanh"};
-static const char *const loss_names[] = {"bce", "bce_per_target", "bpr",
-"softmax_sampled", "softmax_full", "softmax"};
-static const char *const time_names[] = {"none", "bucket", "decay"};
+/* Choice lists of the enums, NULL-terminated, index = enum value (model.h). */
+const char *const nn_act_names[] = {"identity", "relu", "sigmoid", "tanh", NULL};
+const char *const nn_loss_names[] = {"bce", "bce_per_target", "bpr",
+"softmax_sampled", "softmax_full", "softmax", NULL};
+const char *const nn_time_mode_names[] = {"none", "bucket", "decay", NULL};
+const char *const nn_tref_names[] = {"last", "now", NULL};
+const char *const nn_instances_names[] = {"caser", "prefixes", NULL};
+const char *const nn_category_names[] = {"off", "input", "output", "on", NULL};
+const char *const nn_preset_names[] = {"caser", "tacaser", NULL};
 
 /* Index of s in names[n], or -1. */
 static int
@@ -191,7 +196,7 @@ parse_name(const char *s, const char *const *names, int n)
 const char *
 nn_act_name(NnAct a)
 {
-	return ((unsigned) a < 4) ? act_names[a] : "?";
+	return ((unsigned) a < 4) ? nn_act_names[a] : "?";
 }
 
 int
@@ -201,31 +206,31 @@ nn_act_parse(const char *s)
 		return NN_ACT_IDENTITY;
 	if (s != NULL && strcmp(s, "sigm") == 0)
 		return NN_ACT_SIGMOID;
-	return parse_name(s, act_names, 4);
+	return parse_name(s, nn_act_names, 4);
 }
 
 const char *
 nn_loss_name(NnLoss l)
 {
-	return ((unsigned) l < 6) ? loss_names[l] : "?";
+	return ((unsigned) l < 6) ? nn_loss_names[l] : "?";
 }
 
 int
 nn_loss_parse(const char *s)
 {
-	return parse_name(s, loss_names, 6);
+	return parse_name(s, nn_loss_names, 6);
 }
 
 const char *
 nn_time_mode_name(NnTimeMode t)
 {
-	return ((unsigned) t < 3) ? time_names[t] : "?";
+	return ((unsigned) t < 3) ? nn_time_mode_names[t] : "?";
 }
 
 int
 nn_time_mode_parse(const char *s)
 {
-	return parse_name(s, time_names, 3);
+	return parse_name(s, nn_time_mode_names, 3);
 }
 
 /* ---- validation ---------------------------------------------------- */

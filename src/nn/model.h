@@ -165,6 +165,18 @@ extern int	nn_config_category_active(const NnConfig *cfg);
  * NN_ERR_CONFIG. */
 extern int	nn_config_validate(const NnConfig *cfg, char *msg, size_t msglen);
 
+/* Names of the enum values, NULL-terminated, index = value: NnAct, NnLoss,
+ * NnTimeMode, NnTrefMode, NnInstances, NN_CAT_* (use_category) and the
+ * presets of nn_config_preset().  The option parsers of the extension and
+ * of cnnrec-train both use them. */
+extern const char *const nn_act_names[];
+extern const char *const nn_loss_names[];
+extern const char *const nn_time_mode_names[];
+extern const char *const nn_tref_names[];
+extern const char *const nn_instances_names[];
+extern const char *const nn_category_names[];
+extern const char *const nn_preset_names[];
+
 /* Name <-> enum helpers ("relu", "bucket", "bce_per_target", ...);
  * parse functions return -1 for an unknown name. */
 extern const char *nn_act_name(NnAct a);

@@ -90,22 +90,14 @@ typedef struct OptDef
 #define CFG(f) offsetof(Cli, cfg.f)
 #define CLI(f) offsetof(Cli, f)
 
-static const char *const act_choices[] = {"identity", "relu", "sigmoid", "tanh", NULL};
-static const char *const time_choices[] = {"none", "bucket", "decay", NULL};
-static const char *const tref_choices[] = {"last", "now", NULL};
-static const char *const inst_choices[] = {"caser", "prefixes", NULL};
-static const char *const loss_choices[] = {"bce", "bce_per_target", "bpr",
-"softmax_sampled", "softmax_full", "softmax", NULL};
 static const char *const format_choices[] = {"udata", "mlcsv", "taobao", "diginetica", "pairs", NULL};
-static const char *const preset_choices[] = {"caser", "tacaser", NULL};
-static const char *const category_choices[] = {"off", "input", "output", "on", NULL};	/* = NN_CAT_* */
 
 /* Every option; ranges as in src/options.c (the SQL options). */
 static const OptDef opts[] = {
 	/* input / output */
 	{"data", K_STR, CLI(data), 0, 0, NULL, "interaction log to read (required)"},
 	{"format", K_STR, CLI(format), 0, 0, format_choices, "udata | mlcsv | taobao | diginetica | pairs (required)"},
-	{"preset", K_STR, CLI(preset), 0, 0, preset_choices, "caser | tacaser (default tacaser); applied before all other options"},
+	{"preset", K_STR, CLI(preset), 0, 0, nn_preset_names, "caser | tacaser (default tacaser); applied before all other options"},
 	{"save", K_STR, CLI(save), 0, 0, NULL, "write the trained model blob to this file"},
 	{"save_adam", K_FLAG, CLI(save_adam), 0, 1, NULL, "on: include the Adam state in --save (default off)"},
 	{"load", K_STR, CLI(load), 0, 0, NULL, "evaluate this saved model blob on --data instead of training"},
@@ -127,23 +119,23 @@ static const OptDef opts[] = {
 	{"nh", K_INT, CFG(nh), 1, 1024, NULL, "horizontal filters per height"},
 	{"nv", K_INT, CFG(nv), 1, 1024, NULL, "vertical filters"},
 	{"n_g", K_INT, CFG(n_G), 3, 64, NULL, "time buckets including PAD"},
-	{"act_conv", K_ENUM, CFG(act_conv), 0, 0, act_choices, "identity | relu | sigmoid | tanh"},
-	{"act_fc", K_ENUM, CFG(act_fc), 0, 0, act_choices, "identity | relu | sigmoid | tanh"},
+	{"act_conv", K_ENUM, CFG(act_conv), 0, 0, nn_act_names, "identity | relu | sigmoid | tanh"},
+	{"act_fc", K_ENUM, CFG(act_fc), 0, 0, nn_act_names, "identity | relu | sigmoid | tanh"},
 	{"vertical", K_FLAG, CFG(use_vertical), 0, 1, NULL, "vertical convolution on|off"},
 	{"horizontal", K_FLAG, CFG(use_horizontal), 0, 1, NULL, "horizontal convolutions on|off"},
 	{"attention", K_FLAG, CFG(use_attention), 0, 1, NULL, "temporal attention on|off"},
 	{"event_emb", K_FLAG, CFG(use_event_emb), 0, 1, NULL, "event-type embeddings on|off (off automatically without event types)"},
 	{"time_emb", K_FLAG, CFG(use_time_emb), 0, 1, NULL, "time-bucket embeddings on|off (off automatically for pairs)"},
-	{"time_mode", K_ENUM, CFG(time_mode), 0, 0, time_choices, "attention time term: none | bucket | decay"},
-	{"tref_mode", K_ENUM, CFG(tref_mode), 0, 0, tref_choices, "time reference: last | now"},
-	{"category", K_ENUM, CFG(use_category), 0, 0, category_choices, "item-category tables: off | input | output | on (both); needs categories (taobao)"},
+	{"time_mode", K_ENUM, CFG(time_mode), 0, 0, nn_time_mode_names, "attention time term: none | bucket | decay"},
+	{"tref_mode", K_ENUM, CFG(tref_mode), 0, 0, nn_tref_names, "time reference: last | now"},
+	{"category", K_ENUM, CFG(use_category), 0, 0, nn_category_names, "item-category tables: off | input | output | on (both); needs categories (taobao)"},
 	{"conv_mask_windows", K_FLAG, CFG(conv_mask_windows), 0, 1, NULL, "max-pool over non-padded windows only"},
 	/* regularisation, loss */
 	{"dropout", K_FLOAT, CFG(dropout), 0, 0.95, NULL, "dropout on the fused features"},
 	{"user_dropout", K_FLOAT, CFG(user_dropout), 0, 1, NULL, "probability of replacing the user by UNKNOWN in training"},
 	{"l2", K_FLOAT, CFG(l2), 0, 1, NULL, "L2 penalty on weights"},
 	{"decoupled_wd", K_FLAG, CFG(decoupled_wd), 0, 1, NULL, "AdamW-style decay instead of coupled L2"},
-	{"loss", K_ENUM, CFG(loss), 0, 0, loss_choices, "bce | bce_per_target | bpr | softmax_sampled | softmax_full | softmax (full up to softmax_full_max items)"},
+	{"loss", K_ENUM, CFG(loss), 0, 0, nn_loss_names, "bce | bce_per_target | bpr | softmax_sampled | softmax_full | softmax (full up to softmax_full_max items)"},
 	{"negatives", K_INT, CFG(negatives), 1, 100000, NULL, "negatives K (per row, per target, or shared per batch)"},
 	{"softmax_full_max", K_INT, CFG(softmax_full_max), 1, 100000000, NULL, "softmax: full softmax up to this many items"},
 	/* optimiser and schedule */
@@ -154,7 +146,7 @@ static const OptDef opts[] = {
 	{"eps", K_FLOAT, CFG(eps), 1e-12, 1, NULL, "Adam epsilon"},
 	{"clip_norm", K_FLOAT, CFG(clip_norm), 0, 1e6, NULL, "global gradient-norm clip (0 = off)"},
 	{"seed", K_U64, CFG(seed), 0, 9007199254740991.0, NULL, "random seed"},
-	{"instances", K_ENUM, CFG(instances), 0, 0, inst_choices, "training instances: caser (sliding windows) | prefixes"},
+	{"instances", K_ENUM, CFG(instances), 0, 0, nn_instances_names, "training instances: caser (sliding windows) | prefixes"},
 	{"max_instances_per_user", K_INT, CFG(max_instances_per_user), 0, 100000000, NULL, "prefixes: keep the most recent C per user (0 = all)"},
 	{"epochs", K_INT, CFG(epochs), 1, 10000, NULL, "maximum epochs"},
 	{"eval_every", K_INT, CFG(eval_every), 1, 10000, NULL, "epochs between validation runs"},
@@ -681,7 +673,7 @@ print_config(const NnConfig *c, const Cli *cli)
 		   (double) c->dropout, (double) c->user_dropout, (double) c->l2, nn_loss_name(c->loss),
 		   c->negatives, c->batch, (double) c->lr, c->epochs, c->eval_every, c->patience,
 		   c->instances == NN_INST_CASER ? "caser" : "prefixes", (unsigned long long) c->seed,
-		   cli->threads, cli->exclude_seen ? "on" : "off", category_choices[c->use_category & 3]);
+		   cli->threads, cli->exclude_seen ? "on" : "off", nn_category_names[c->use_category & 3]);
 }
 
 /* The final JSON line. */
@@ -863,7 +855,7 @@ train(Cli *cli, const int *explicit, int fmt)
 	{
 		if (given(explicit, "category"))
 			die("--category %s, but the data has no item categories (format %s)",
-				category_choices[cli->cfg.use_category & 3], cli->format);
+				nn_category_names[cli->cfg.use_category & 3], cli->format);
 		if (!cli->quiet)
 			printf("note: no item categories in the data: category tables off\n");
 	}

@@ -214,24 +214,30 @@ sub wait_no_worker
 # the worker is where it should be).
 # ---------------------------------------------------------------------------
 
+# loading: a session runs $sql, then a job's loading query waits for the
+# lock that session holds (pg_locks condition $lock_cond).
+sub hold_loading
+{
+	my ($sql, $lock_cond) = @_;
+	my $h = holding($sql);
+	my $job = submit($SHORT);
+	my $w = worker_pid();
+	wait_lock($w, $lock_cond);
+	return ($job, $w, [$h], activity($w) =~ /: loading$/);
+}
+
 # loading: the source table is locked; the loading query waits for it.
 sub hold_source_table
 {
-	my $h = holding('BEGIN; LOCK TABLE events IN ACCESS EXCLUSIVE MODE;');
-	my $job = submit($SHORT);
-	my $w = worker_pid();
-	wait_lock($w, "l.relation = 'events'::regclass");
-	return ($job, $w, [$h], activity($w) =~ /: loading$/);
+	return hold_loading('BEGIN; LOCK TABLE events IN ACCESS EXCLUSIVE MODE;',
+		"l.relation = 'events'::regclass");
 }
 
 # loading: the worker is inside the loading query, in the view's gate.
 sub hold_source_query
 {
-	my $h = holding("SELECT pg_advisory_lock($GATE)");
-	my $job = submit($SHORT);
-	my $w = worker_pid();
-	wait_lock($w, "l.locktype = 'advisory' AND l.objid = $GATE");
-	return ($job, $w, [$h], activity($w) =~ /: loading$/);
+	return hold_loading("SELECT pg_advisory_lock($GATE)",
+		"l.locktype = 'advisory' AND l.objid = $GATE");
 }
 
 # training: a job that never evaluates, running between mini-batches.
