@@ -4,6 +4,9 @@
 --
 SET TimeZone = 'UTC';
 SET DateStyle = 'ISO, YMD';
+-- The aggregate itself, in PostgreSQL's executor; cnnrec's own grouping
+-- node (SequenceGroup) is tested against it in seq_group.sql.
+SET cnnrec.enable_sequence_grouping = off;
 
 -- Errors as one line: SQLSTATE, message, detail and hint.
 CREATE FUNCTION pg_temp.err(query text) RETURNS text

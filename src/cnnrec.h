@@ -21,6 +21,10 @@
 extern int	cnnrec_train_threads;
 extern int	cnnrec_max_train_memory;
 extern char *cnnrec_default_model;
+extern bool cnnrec_enable_sequence_grouping;
 extern void CnnrecGucInit(void);
+
+/* seq_group.c */
+extern void CnnrecSeqGroupInit(void);
 
 #endif							/* CNNREC_H */

@@ -13,6 +13,7 @@
 int			cnnrec_train_threads = 0;
 int			cnnrec_max_train_memory = 4 * 1024 * 1024;	/* kB */
 char	   *cnnrec_default_model = NULL;
+bool		cnnrec_enable_sequence_grouping = true;
 
 /* Define every cnnrec.* parameter; called from _PG_init. */
 void
@@ -41,5 +42,13 @@ CnnrecGucInit(void)
 							   "",
 							   PGC_USERSET, 0,
 							   NULL, NULL, NULL);
+	DefineCustomBoolVariable("cnnrec.enable_sequence_grouping",
+							 "Lets the planner group rows with the SequenceGroup node.",
+							 "GROUP BY an integer key with sequence_agg as the only aggregate "
+							 "can run in a dedicated node instead of hash aggregation.",
+							 &cnnrec_enable_sequence_grouping,
+							 true,
+							 PGC_USERSET, 0,
+							 NULL, NULL, NULL);
 	MarkGUCPrefixReserved("cnnrec");
 }

@@ -301,4 +301,21 @@ extern int32 SeqBuilderLabel(SeqBuilder *b, const char *label, int len);
 extern int32 SeqCheckIntegerEvent(int64 value);
 extern Seq *SeqBuilderFinish(SeqBuilder *b);
 
+/*
+ * Aggregate states built outside an aggregate call: the grouping node
+ * (seq_group.c) appends rows to the same chunk chains sequence_agg uses and
+ * finishes them with the same code.  A state is a char * (NULL: no rows).
+ */
+typedef struct SeqAppender SeqAppender;
+
+extern SeqAppender *SeqAppenderCreate(MemoryContext cxt, SeqTimeKind time_kind,
+									  SeqEventKind event_kind);
+extern int32 SeqAppenderLabel(SeqAppender *a, const char *label, int len);
+extern char *SeqAppenderAdd(SeqAppender *a, char *state, int64 item, int64 time,
+							int32 event);
+extern Seq *SeqStateFinish(const char *state);
+extern double SeqStateBytes(double rows, double groups);
+extern bool SeqAggTransKinds(PGFunction fn, SeqTimeKind *time_kind,
+							 SeqEventKind *event_kind);
+
 #endif							/* CNNREC_SEQ_H */

@@ -49,6 +49,8 @@
  */
 #include "cnnrec.h"
 
+#include <math.h>
+
 #include "common/hashfn.h"
 #include "miscadmin.h"
 
@@ -666,6 +668,17 @@ seq_arena_forget(void *arg)
 		*a->owner = NULL;
 }
 
+/* A new, empty arena allocating its blocks in cxt. */
+static SeqArena *
+seq_arena_create(MemoryContext cxt)
+{
+	SeqArena   *a = MemoryContextAllocZero(cxt, sizeof(SeqArena));
+
+	a->cxt = cxt;
+	a->block_bytes[0] = a->block_bytes[1] = SEQ_ARENA_FIRST_BLOCK;
+	return a;
+}
+
 /* The arena of cxt for this support function, created on first use. */
 static SeqArena *
 seq_arena_for(FunctionCallInfo fcinfo, MemoryContext cxt)
@@ -686,9 +699,7 @@ seq_arena_for(FunctionCallInfo fcinfo, MemoryContext cxt)
 		x->victim = (x->victim + 1) % SEQ_ARENA_CACHE;
 		x->arenas[k]->owner = NULL;
 	}
-	a = MemoryContextAllocZero(cxt, sizeof(SeqArena));
-	a->cxt = cxt;
-	a->block_bytes[0] = a->block_bytes[1] = SEQ_ARENA_FIRST_BLOCK;
+	a = seq_arena_create(cxt);
 	a->owner = &x->arenas[k];
 	a->cb.func = seq_arena_forget;
 	a->cb.arg = a;
@@ -1213,4 +1224,110 @@ seq_agg_final(PG_FUNCTION_ARGS)
 	if (p == NULL)
 		PG_RETURN_NULL();
 	PG_RETURN_POINTER(seq_state_finish(p));
+}
+
+/* ------------------------------------------------------------------------
+ * Appending outside an aggregate call (the grouping node of seq_group.c)
+ * ------------------------------------------------------------------------
+ */
+
+/* What the grouping node needs to build the states of one query. */
+struct SeqAppender
+{
+	SeqArena   *arena;			/* chunks of every group */
+	SeqDict    *dict;			/* text events: labels of every group */
+	SeqTimeKind time_kind;
+	SeqEventKind event_kind;
+};
+
+/* An appender whose chunks, labels and itself live in cxt. */
+SeqAppender *
+SeqAppenderCreate(MemoryContext cxt, SeqTimeKind time_kind, SeqEventKind event_kind)
+{
+	SeqAppender *a = MemoryContextAllocZero(cxt, sizeof(SeqAppender));
+
+	a->arena = seq_arena_create(cxt);
+	if (event_kind == SEQ_EVENT_TEXT)
+		a->dict = seq_dict_create(cxt);
+	a->time_kind = time_kind;
+	a->event_kind = event_kind;
+	return a;
+}
+
+/* The code of a text event label (interned on first sight). */
+int32
+SeqAppenderLabel(SeqAppender *a, const char *label, int len)
+{
+	return seq_dict_lookup(a->dict, label, len);
+}
+
+/* Append one entry to state (NULL: a new group); returns the new state. */
+char *
+SeqAppenderAdd(SeqAppender *a, char *state, int64 item, int64 time, int32 event)
+{
+	if (unlikely(state == NULL || seq_state_full(state)))
+		state = seq_state_extend(a->arena, state, a->time_kind, a->event_kind, a->dict);
+	return seq_state_put(state, item, time, event);
+}
+
+/* The cnnrec.seq of a state, in the current memory context. */
+Seq *
+SeqStateFinish(const char *state)
+{
+	return seq_state_finish(state);
+}
+
+/*
+ * Bytes the states of rows entries spread evenly over groups groups take:
+ * a small chunk each, and the large chunks the rest of a group fills.
+ */
+double
+SeqStateBytes(double rows, double groups)
+{
+	double		per_group;
+	double		large;
+
+	groups = Max(groups, 1.0);
+	per_group = rows / groups;
+	large = ceil(Max(per_group - SEQ_CHUNK_SLOTS(false), 0.0) / SEQ_CHUNK_SLOTS(true));
+	return groups * (SEQ_CHUNK_SMALL + large * SEQ_CHUNK_LARGE);
+}
+
+/* The exported transition functions and the kinds each one builds. */
+static const struct
+{
+	PGFunction	fn;
+	SeqTimeKind time_kind;
+	SeqEventKind event_kind;
+}			seq_agg_transfns[] =
+{
+	{seq_agg_trans_tstz, SEQ_TIME_TIMESTAMPTZ, SEQ_EVENT_NONE},
+	{seq_agg_trans_tstz_int, SEQ_TIME_TIMESTAMPTZ, SEQ_EVENT_INTEGER},
+	{seq_agg_trans_tstz_text, SEQ_TIME_TIMESTAMPTZ, SEQ_EVENT_TEXT},
+	{seq_agg_trans_ts, SEQ_TIME_TIMESTAMP, SEQ_EVENT_NONE},
+	{seq_agg_trans_ts_int, SEQ_TIME_TIMESTAMP, SEQ_EVENT_INTEGER},
+	{seq_agg_trans_ts_text, SEQ_TIME_TIMESTAMP, SEQ_EVENT_TEXT},
+	{seq_agg_trans_date, SEQ_TIME_DATE, SEQ_EVENT_NONE},
+	{seq_agg_trans_date_int, SEQ_TIME_DATE, SEQ_EVENT_INTEGER},
+	{seq_agg_trans_date_text, SEQ_TIME_DATE, SEQ_EVENT_TEXT},
+	{seq_agg_trans_int, SEQ_TIME_INTEGER, SEQ_EVENT_NONE},
+	{seq_agg_trans_int_int, SEQ_TIME_INTEGER, SEQ_EVENT_INTEGER},
+	{seq_agg_trans_int_text, SEQ_TIME_INTEGER, SEQ_EVENT_TEXT},
+};
+
+/*
+ * Is fn one of sequence_agg's transition functions?  If so, the time and
+ * event kinds it builds.
+ */
+bool
+SeqAggTransKinds(PGFunction fn, SeqTimeKind *time_kind, SeqEventKind *event_kind)
+{
+	for (int k = 0; k < lengthof(seq_agg_transfns); k++)
+		if (seq_agg_transfns[k].fn == fn)
+		{
+			*time_kind = seq_agg_transfns[k].time_kind;
+			*event_kind = seq_agg_transfns[k].event_kind;
+			return true;
+		}
+	return false;
 }
