@@ -314,6 +314,9 @@ extern int32 SeqAppenderLabel(SeqAppender *a, const char *label, int len);
 extern char *SeqAppenderAdd(SeqAppender *a, char *state, int64 item, int64 time,
 							int32 event);
 extern Seq *SeqStateFinish(const char *state);
+typedef void (*SeqEntryFn) (void *arg, int64 item, int64 time, int32 event);
+extern void SeqStateForEach(const char *state, SeqEntryFn fn, void *arg);
+extern const char *SeqAppenderLabelText(SeqAppender *a, int32 code, int *len);
 extern double SeqStateBytes(double rows, double groups);
 extern bool SeqAggTransKinds(PGFunction fn, SeqTimeKind *time_kind,
 							 SeqEventKind *event_kind);

@@ -1270,6 +1270,37 @@ SeqAppenderAdd(SeqAppender *a, char *state, int64 item, int64 time, int32 event)
 	return seq_state_put(state, item, time, event);
 }
 
+/*
+ * Call fn for every entry of state, in arrival order; the event is a label
+ * code for text events (SeqAppenderLabelText gives the label).
+ */
+void
+SeqStateForEach(const char *state, SeqEntryFn fn, void *arg)
+{
+	int32		n_chunks;
+	int32		n;
+	int32	   *counts;
+	SeqChunk  **chunks = seq_state_chunks(state, &counts, &n_chunks, &n);
+
+	for (int32 j = 0; j < n_chunks; j++)
+	{
+		const SeqEntry *e = seq_chunk_slots(chunks[j]);
+
+		for (int32 i = 0; i < counts[j]; i++)
+			fn(arg, e[i].item, e[i].time, e[i].event);
+	}
+	pfree(chunks);
+	pfree(counts);
+}
+
+/* The label of a text event code, and its length. */
+const char *
+SeqAppenderLabelText(SeqAppender *a, int32 code, int *len)
+{
+	*len = a->dict->label_len[code];
+	return seq_dict_label(a->dict, code);
+}
+
 /* The cnnrec.seq of a state, in the current memory context. */
 Seq *
 SeqStateFinish(const char *state)

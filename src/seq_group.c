@@ -22,10 +22,7 @@
  *	- the only aggregate is one sequence_agg call (it may appear several
  *	  times, e.g. seq_items(sequence_agg(...)) and seq_length(the same)),
  *	  without DISTINCT, ORDER BY or FILTER;
- *	- the target list needs nothing else from the rows but the key;
- *	- the states, estimated from the planner's row and group counts, fit in
- *	  hash_mem (work_mem x hash_mem_multiplier).  Unlike hash aggregation
- *	  this node does not spill, so it is not offered when they might not.
+ *	- the target list needs nothing else from the rows but the key.
  * The path is a CustomScan ("SequenceGroup") over the input path, projected
  * to (key, item, time[, event]).  It reads every input row into an open-
  * addressing table of int64 keys (16 bytes a group, Fibonacci hashing, the
@@ -37,10 +34,20 @@
  * targets above into references to the node's scan tuple, as postgres_fdw
  * does for pushed-down aggregates.
  *
+ * Memory stays within hash_mem (work_mem x hash_mem_multiplier), as in
+ * hash aggregation, give or take the last arena block: when the table's
+ * memory context grows past it, every group's entries are written to 32
+ * temporary files by a second hash of the key (SeqGroupRecord: 32 bytes a
+ * row plus a text label), the table is emptied, and every later row goes
+ * to its file.  When the input ends, each file is grouped in turn the same
+ * way, with the next 5 bits of that hash should it spill again (at most 8
+ * levels; a single group, which cannot be split, stays in memory).  The
+ * planner adds the cost of the expected levels of writing and reading.
+ *
  * The path is cheaper than hash aggregation in the cost model (no transition
  * call per row), serial only (parallel plans keep partial aggregation), and
- * is switched off with cnnrec.enable_sequence_grouping (and enable_hashagg).  The hook lives
- * in cnnrec.so, so a backend plans with it once the library is loaded: from
+ * is switched off with cnnrec.enable_sequence_grouping (and enable_hashagg).
+ * The hook lives in cnnrec.so, so a backend plans with it once the library is loaded: from
  * the first query with cnnrec in session_preload_libraries or
  * shared_preload_libraries, else from the first query after any cnnrec
  * function ran in the session.
@@ -50,9 +57,9 @@
 #include "access/htup_details.h"
 #include "catalog/pg_aggregate.h"
 #include "catalog/pg_type.h"
+#include "commands/explain.h"
 #include "executor/executor.h"
 #include "executor/nodeHash.h"
-#include "commands/explain.h"
 #include "miscadmin.h"
 #include "nodes/extensible.h"
 #include "nodes/makefuncs.h"
@@ -63,7 +70,7 @@
 #include "optimizer/paths.h"
 #include "optimizer/planner.h"
 #include "optimizer/tlist.h"
-#include "parser/parse_oper.h"
+#include "storage/buffile.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/ruleutils.h"
@@ -78,12 +85,49 @@ static create_upper_paths_hook_type prev_upper_paths_hook = NULL;
 /* A group that exists but whose rows all had a NULL item or time. */
 #define SEQ_GROUP_NO_ROWS	((char *) 2)
 
+/* Spilling: 2^SEQ_GROUP_PART_BITS partitions per depth, at most this deep. */
+#define SEQ_GROUP_PART_BITS	5
+#define SEQ_GROUP_PARTS		(1 << SEQ_GROUP_PART_BITS)
+#define SEQ_GROUP_MAX_DEPTH	8
+
 /* One slot of the open-addressing table; state NULL: the slot is free. */
 typedef struct SeqGroupSlot
 {
 	int64		key;
 	char	   *state;			/* sequence_agg state, or SEQ_GROUP_NO_ROWS */
 } SeqGroupSlot;
+
+/* One input row, from the child plan or from a spill file. */
+typedef struct SeqGroupRow
+{
+	bool		key_null;
+	bool		has_entry;		/* item and time are not NULL */
+	int64		key;
+	int64		item;
+	int64		time;
+	int32		event;			/* SEQ_EVENT_NULL, the integer, or the label's length */
+	const char *label;			/* text events: the label (not NUL-terminated) */
+} SeqGroupRow;
+
+/* A row in a spill file; a text label's bytes follow it. */
+typedef struct SeqGroupRecord
+{
+	int64		key;
+	int64		item;
+	int64		time;
+	int32		event;			/* as in SeqGroupRow */
+	int32		flags;			/* SEQ_GROUP_KEY_NULL, SEQ_GROUP_HAS_ENTRY */
+} SeqGroupRecord;
+
+#define SEQ_GROUP_KEY_NULL		1
+#define SEQ_GROUP_HAS_ENTRY		2
+
+/* A spill file waiting to be grouped, and the depth it is read at. */
+typedef struct SeqGroupPart
+{
+	BufFile    *file;
+	int			depth;
+} SeqGroupPart;
 
 /* Executor state of a SequenceGroup node. */
 typedef struct SeqGroupState
@@ -93,17 +137,33 @@ typedef struct SeqGroupState
 	SeqEventKind event_kind;
 	Oid			key_type;		/* INT2OID, INT4OID or INT8OID */
 	int			natts;			/* input columns: key, item, time[, event] */
-	MemoryContext cxt;			/* the table and every state; reset on rescan */
+	Size		mem_limit;		/* hash_mem, in bytes */
+	MemoryContext cxt;			/* the table and every state */
+	MemoryContext spill_cxt;	/* spill file handles and the pending list */
 	MemoryContext tmp;			/* detoasted event labels, reset per row */
 	SeqAppender *app;
-	SeqGroupSlot *slots;		/* NULL until the input has been read */
+	SeqGroupSlot *slots;
 	int			shift;			/* 64 - log2(number of slots) */
 	uint32		n_slots;
 	uint32		n_groups;		/* groups with a non-NULL key */
+	SeqGroupSlot *last;			/* slot of the previous row, or NULL */
+	int64		last_key;
 	char	   *null_state;		/* the NULL key's group, or NULL if none */
 	uint32		next;			/* output cursor over slots */
 	bool		null_done;		/* the NULL key's group has been returned */
-	Size		peak_bytes;		/* memory of cxt once the input was read */
+	bool		started;		/* the input has been read */
+	/* spilling (see the file comment) */
+	int			depth;			/* of the input being read: 0 = the child plan */
+	bool		spilling;		/* rows go to parts[] */
+	BufFile   **parts;			/* this depth's partitions while spilling */
+	int64	   *part_bytes;		/* bytes written to each of parts[] */
+	List	   *pending;		/* SeqGroupPart not read yet */
+	/* for EXPLAIN ANALYZE */
+	uint64		groups_out;
+	Size		peak_bytes;		/* largest memory of cxt */
+	int64		n_spills;
+	int64		n_batches;
+	int64		spill_bytes;
 } SeqGroupState;
 
 static Plan *seq_group_plan(PlannerInfo *root, RelOptInfo *rel, CustomPath *best_path,
@@ -231,6 +291,27 @@ seq_group_key(Query *parse)
 	return key;
 }
 
+/*
+ * Estimated cost of spilling: when the states and the table (16 bytes a
+ * slot, at most half full) exceed hash_mem, every row is written to a
+ * partition and read back once per level of partitioning.
+ */
+static Cost
+seq_group_spill_cost(double rows, double groups)
+{
+	double		bytes = SeqStateBytes(rows, groups) + groups * 2 * sizeof(SeqGroupSlot);
+	double		limit = (double) get_hash_memory_limit();
+	double		pages;
+	int			depth = 0;
+
+	for (double b = bytes; b > limit && depth < SEQ_GROUP_MAX_DEPTH; b /= SEQ_GROUP_PARTS)
+		depth++;
+	if (depth == 0)
+		return 0;
+	pages = rows * (sizeof(SeqGroupRecord) + 8) / BLCKSZ;
+	return depth * pages * 2 * seq_page_cost + depth * rows * 2 * cpu_operator_cost;
+}
+
 /* Offer a SequenceGroup path for a grouping of the supported shape. */
 static void
 seq_group_add_path(PlannerInfo *root, RelOptInfo *input_rel, RelOptInfo *grouped_rel,
@@ -256,10 +337,6 @@ seq_group_add_path(PlannerInfo *root, RelOptInfo *input_rel, RelOptInfo *grouped
 		return;
 	subpath = input_rel->cheapest_total_path;
 	groups = estimate_num_groups(root, list_make1(key), subpath->rows, NULL, NULL);
-	/* the states and the table (16 bytes a slot, at most half full) */
-	if (SeqStateBytes(subpath->rows, groups) + groups * 2 * sizeof(SeqGroupSlot) >
-		(double) get_hash_memory_limit())
-		return;
 
 	/* the input, projected to (key, item, time[, event]) */
 	in_target = create_empty_pathtarget();
@@ -276,7 +353,7 @@ seq_group_add_path(PlannerInfo *root, RelOptInfo *input_rel, RelOptInfo *grouped
 	cp->path.rows = groups;
 	/* per row: one probe and one append, no function call; per group: final */
 	cp->path.startup_cost = child->total_cost + child->rows * cpu_operator_cost +
-		groups * cpu_operator_cost;
+		groups * cpu_operator_cost + seq_group_spill_cost(child->rows, groups);
 	cp->path.total_cost = cp->path.startup_cost + groups * cpu_tuple_cost +
 		groups * grouped_rel->reltarget->cost.per_tuple;
 	cp->custom_paths = list_make1(child);
@@ -345,8 +422,11 @@ seq_group_begin(CustomScanState *node, EState *estate, int eflags)
 		elog(ERROR, "SequenceGroup node over an aggregate that is not sequence_agg");
 	s->key_type = exprType((Node *) key_tle->expr);
 	s->natts = 1 + list_length(aggref->args);
+	s->mem_limit = get_hash_memory_limit();
 	s->cxt = AllocSetContextCreate(estate->es_query_cxt, "cnnrec sequence grouping",
 								   ALLOCSET_DEFAULT_SIZES);
+	s->spill_cxt = AllocSetContextCreate(estate->es_query_cxt, "cnnrec sequence grouping spill",
+										 ALLOCSET_SMALL_SIZES);
 	s->tmp = AllocSetContextCreate(estate->es_query_cxt, "cnnrec sequence grouping labels",
 								   ALLOCSET_SMALL_SIZES);
 	node->custom_ps = list_make1(ExecInitNode(linitial(cscan->custom_plans), estate, eflags));
@@ -359,7 +439,22 @@ seq_group_hash(const SeqGroupState *s, int64 key)
 	return (uint32) (((uint64) key * UINT64CONST(0x9E3779B97F4A7C15)) >> s->shift);
 }
 
-/* An empty table of 2^bits slots. */
+/*
+ * The spill partition of a key at a depth: bits of a second, independent
+ * hash (the splitmix64 finalizer), a different group of bits per depth.
+ */
+static inline int
+seq_group_partition(int64 key, int depth)
+{
+	uint64		z = (uint64) key + UINT64CONST(0x9E3779B97F4A7C15);
+
+	z = (z ^ (z >> 30)) * UINT64CONST(0xBF58476D1CE4E5B9);
+	z = (z ^ (z >> 27)) * UINT64CONST(0x94D049BB133111EB);
+	z ^= z >> 31;
+	return (int) ((z >> (SEQ_GROUP_PART_BITS * depth)) & (SEQ_GROUP_PARTS - 1));
+}
+
+/* An empty table of 2^bits slots and a new appender, in a reset cxt. */
 static void
 seq_group_table_init(SeqGroupState *s, int bits)
 {
@@ -367,6 +462,19 @@ seq_group_table_init(SeqGroupState *s, int bits)
 	s->shift = 64 - bits;
 	s->slots = MemoryContextAllocExtended(s->cxt, (Size) s->n_slots * sizeof(SeqGroupSlot),
 										  MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+}
+
+/* Forget every group of the table, the NULL key's too. */
+static void
+seq_group_table_reset(SeqGroupState *s)
+{
+	MemoryContextReset(s->cxt);
+	s->app = SeqAppenderCreate(s->cxt, s->time_kind, s->event_kind);
+	s->n_groups = 0;
+	s->next = 0;
+	s->null_state = NULL;
+	s->null_done = false;
+	seq_group_table_init(s, 10);
 }
 
 /* Double the table (keeps the load factor at most one half). */
@@ -424,94 +532,294 @@ seq_group_lookup(SeqGroupState *s, int64 key)
 	}
 }
 
-/* The group key of an input row as an int64. */
-static inline int64
-seq_group_key_value(const SeqGroupState *s, Datum d)
-{
-	if (s->key_type == INT8OID)
-		return DatumGetInt64(d);
-	if (s->key_type == INT4OID)
-		return DatumGetInt32(d);
-	return DatumGetInt16(d);
-}
-
-/* The event of an input row: NULL, the integer, or the label's code. */
-static inline int32
-seq_group_event(SeqGroupState *s, Datum d, bool isnull)
-{
-	struct varlena *label;
-	int32		code;
-
-	if (s->event_kind == SEQ_EVENT_NONE || isnull)
-		return SEQ_EVENT_NULL;
-	if (s->event_kind == SEQ_EVENT_INTEGER)
-		return SeqCheckIntegerEvent(DatumGetInt64(d));
-	label = (struct varlena *) DatumGetPointer(d);
-	if (!VARATT_IS_COMPRESSED(label) && !VARATT_IS_EXTERNAL(label))
-		return SeqAppenderLabel(s->app, VARDATA_ANY(label), VARSIZE_ANY_EXHDR(label));
-	{
-		MemoryContext old = MemoryContextSwitchTo(s->tmp);
-
-		label = pg_detoast_datum_packed(label);
-		code = SeqAppenderLabel(s->app, VARDATA_ANY(label), VARSIZE_ANY_EXHDR(label));
-		MemoryContextSwitchTo(old);
-		MemoryContextReset(s->tmp);
-	}
-	return code;
-}
-
-/* Append one input row to its group; rows with a NULL item or time only make the group. */
-static inline void
-seq_group_add(SeqGroupState *s, char **state, const Datum *v, const bool *isnull)
-{
-	int64		time;
-	int32		event;
-
-	if (isnull[1] || isnull[2])
-		return;
-	event = (s->natts > 3) ? seq_group_event(s, v[3], isnull[3]) : SEQ_EVENT_NULL;
-	time = (s->time_kind == SEQ_TIME_DATE) ? (int64) DatumGetDateADT(v[2]) : DatumGetInt64(v[2]);
-	*state = SeqAppenderAdd(s->app, *state == SEQ_GROUP_NO_ROWS ? NULL : *state,
-							DatumGetInt64(v[1]), time, event);
-}
-
-/* Read the whole input into the table of groups. */
+/* Write one row to the spill partition of its key. */
 static void
-seq_group_fill(SeqGroupState *s)
+seq_group_spill_write(SeqGroupState *s, const SeqGroupRow *row)
+{
+	int			p = row->key_null ? 0 : seq_group_partition(row->key, s->depth);
+	BufFile    *f = s->parts[p];
+	SeqGroupRecord rec;
+
+	rec.key = row->key;
+	rec.item = row->item;
+	rec.time = row->time;
+	rec.event = row->event;
+	rec.flags = (row->key_null ? SEQ_GROUP_KEY_NULL : 0) |
+		(row->has_entry ? SEQ_GROUP_HAS_ENTRY : 0);
+	BufFileWrite(f, &rec, sizeof(rec));
+	s->part_bytes[p] += sizeof(rec);
+	if (row->label != NULL)
+	{
+		BufFileWrite(f, (void *) row->label, row->event);
+		s->part_bytes[p] += row->event;
+	}
+}
+
+/* Context of seq_group_spill_entry: the group being written out. */
+typedef struct SeqGroupDump
+{
+	SeqGroupState *s;
+	SeqGroupRow row;
+} SeqGroupDump;
+
+/* SeqStateForEach callback: write one entry of a group to its partition. */
+static void
+seq_group_spill_entry(void *arg, int64 item, int64 time, int32 event)
+{
+	SeqGroupDump *d = (SeqGroupDump *) arg;
+
+	d->row.item = item;
+	d->row.time = time;
+	d->row.event = event;
+	d->row.label = NULL;
+	if (d->s->event_kind == SEQ_EVENT_TEXT && event != SEQ_EVENT_NULL)
+	{
+		int			len;
+
+		d->row.label = SeqAppenderLabelText(d->s->app, event, &len);
+		d->row.event = len;
+	}
+	seq_group_spill_write(d->s, &d->row);
+}
+
+/* Write one group of the table (all its entries, or just the group) out. */
+static void
+seq_group_spill_group(SeqGroupState *s, bool key_null, int64 key, const char *state)
+{
+	SeqGroupDump d;
+
+	memset(&d, 0, sizeof(d));
+	d.s = s;
+	d.row.key_null = key_null;
+	d.row.key = key;
+	if (state == SEQ_GROUP_NO_ROWS)
+	{
+		d.row.event = SEQ_EVENT_NULL;
+		seq_group_spill_write(s, &d.row);
+		return;
+	}
+	d.row.has_entry = true;
+	SeqStateForEach(state, seq_group_spill_entry, &d);
+}
+
+/*
+ * Memory is over hash_mem: open the partitions of this depth, write every
+ * group of the table out to them and empty the table; the rest of the input
+ * goes to the partitions too.
+ */
+static void
+seq_group_spill_start(SeqGroupState *s)
+{
+	MemoryContext old = MemoryContextSwitchTo(s->spill_cxt);
+
+	s->parts = palloc(SEQ_GROUP_PARTS * sizeof(BufFile *));
+	s->part_bytes = palloc0(SEQ_GROUP_PARTS * sizeof(int64));
+	for (int p = 0; p < SEQ_GROUP_PARTS; p++)
+		s->parts[p] = BufFileCreateTemp(false);
+	MemoryContextSwitchTo(old);
+	for (uint32 i = 0; i < s->n_slots; i++)
+		if (s->slots[i].state != NULL)
+			seq_group_spill_group(s, false, s->slots[i].key, s->slots[i].state);
+	if (s->null_state != NULL)
+		seq_group_spill_group(s, true, 0, s->null_state);
+	s->peak_bytes = Max(s->peak_bytes, MemoryContextMemAllocated(s->cxt, true));
+	seq_group_table_reset(s);
+	s->spilling = true;
+	s->n_spills++;
+}
+
+/* The input is over while spilling: queue this depth's partitions. */
+static void
+seq_group_spill_finish(SeqGroupState *s)
+{
+	MemoryContext old = MemoryContextSwitchTo(s->spill_cxt);
+
+	for (int p = 0; p < SEQ_GROUP_PARTS; p++)
+	{
+		SeqGroupPart *part;
+
+		/* (BufFileSize() is only for shared file sets) */
+		if (s->part_bytes[p] == 0)
+		{
+			BufFileClose(s->parts[p]);
+			continue;
+		}
+		s->spill_bytes += s->part_bytes[p];
+		part = palloc(sizeof(SeqGroupPart));
+		part->file = s->parts[p];
+		part->depth = s->depth + 1;
+		s->pending = lappend(s->pending, part);
+	}
+	pfree(s->parts);
+	pfree(s->part_bytes);
+	s->parts = NULL;
+	s->part_bytes = NULL;
+	s->spilling = false;
+	MemoryContextSwitchTo(old);
+}
+
+/* Add one row to its group, or to a spill partition. */
+static void
+seq_group_insert(SeqGroupState *s, const SeqGroupRow *row)
+{
+	char	  **state;
+	int32		event = row->event;
+
+	if (s->spilling)
+	{
+		seq_group_spill_write(s, row);
+		return;
+	}
+	if (row->key_null)
+	{
+		if (s->null_state == NULL)
+			s->null_state = SEQ_GROUP_NO_ROWS;
+		state = &s->null_state;
+	}
+	else
+	{
+		/* the previous row's slot is still valid: only inserts move slots */
+		if (s->last == NULL || row->key != s->last_key)
+		{
+			s->last = seq_group_lookup(s, row->key);
+			s->last_key = row->key;
+		}
+		state = &s->last->state;
+	}
+	if (!row->has_entry)
+		return;
+	if (row->label != NULL)
+		event = SeqAppenderLabel(s->app, row->label, row->event);
+	*state = SeqAppenderAdd(s->app, *state == SEQ_GROUP_NO_ROWS ? NULL : *state,
+							row->item, row->time, event);
+}
+
+/* After some rows: spill if the table has outgrown hash_mem. */
+static inline void
+seq_group_check_memory(SeqGroupState *s)
+{
+	/* (one group cannot be split: it stays in memory however large) */
+	if (!s->spilling && s->depth < SEQ_GROUP_MAX_DEPTH &&
+		s->n_groups + (s->null_state != NULL ? 1 : 0) > 1 &&
+		MemoryContextMemAllocated(s->cxt, true) > s->mem_limit)
+	{
+		s->last = NULL;
+		seq_group_spill_start(s);
+	}
+}
+
+/* An input row of the child plan as a SeqGroupRow (labels in tmp). */
+static void
+seq_group_child_row(SeqGroupState *s, TupleTableSlot *slot, SeqGroupRow *row)
+{
+	const Datum *v = slot->tts_values;
+	const bool *isnull = slot->tts_isnull;
+
+	row->key_null = isnull[0];
+	row->key = 0;
+	if (!isnull[0])
+		row->key = (s->key_type == INT8OID) ? DatumGetInt64(v[0]) :
+			(s->key_type == INT4OID) ? DatumGetInt32(v[0]) : DatumGetInt16(v[0]);
+	row->has_entry = !isnull[1] && !isnull[2];
+	row->item = row->has_entry ? DatumGetInt64(v[1]) : 0;
+	row->time = !row->has_entry ? 0 :
+		(s->time_kind == SEQ_TIME_DATE) ? (int64) DatumGetDateADT(v[2]) : DatumGetInt64(v[2]);
+	row->event = SEQ_EVENT_NULL;
+	row->label = NULL;
+	if (!row->has_entry || s->natts < 4 || isnull[3])
+		return;
+	if (s->event_kind == SEQ_EVENT_INTEGER)
+		row->event = SeqCheckIntegerEvent(DatumGetInt64(v[3]));
+	else
+	{
+		struct varlena *label = (struct varlena *) DatumGetPointer(v[3]);
+
+		if (VARATT_IS_COMPRESSED(label) || VARATT_IS_EXTERNAL(label))
+		{
+			MemoryContext old = MemoryContextSwitchTo(s->tmp);
+
+			label = pg_detoast_datum_packed(label);
+			MemoryContextSwitchTo(old);
+		}
+		row->label = VARDATA_ANY(label);
+		row->event = VARSIZE_ANY_EXHDR(label);
+	}
+}
+
+/* Read the child plan's rows into the table (spilling what does not fit). */
+static void
+seq_group_fill_child(SeqGroupState *s)
 {
 	PlanState  *child = linitial(s->css.custom_ps);
-	SeqGroupSlot *last = NULL;
-	int64		last_key = 0;
+	uint64		n = 0;
 
-	s->app = SeqAppenderCreate(s->cxt, s->time_kind, s->event_kind);
-	seq_group_table_init(s, 10);
 	for (;;)
 	{
 		TupleTableSlot *slot = ExecProcNode(child);
+		SeqGroupRow row;
 
 		if (TupIsNull(slot))
 			break;
 		slot_getsomeattrs(slot, s->natts);
-		if (slot->tts_isnull[0])
-		{
-			if (s->null_state == NULL)
-				s->null_state = SEQ_GROUP_NO_ROWS;
-			seq_group_add(s, &s->null_state, slot->tts_values, slot->tts_isnull);
-			continue;
-		}
-		{
-			int64		key = seq_group_key_value(s, slot->tts_values[0]);
-
-			/* the previous row's slot is still valid: only inserts grow */
-			if (last == NULL || key != last_key)
-			{
-				last = seq_group_lookup(s, key);
-				last_key = key;
-			}
-			seq_group_add(s, &last->state, slot->tts_values, slot->tts_isnull);
-		}
+		seq_group_child_row(s, slot, &row);
+		seq_group_insert(s, &row);
+		MemoryContextReset(s->tmp);
+		if ((++n & 1023) == 0)
+			seq_group_check_memory(s);
 	}
-	s->peak_bytes = MemoryContextMemAllocated(s->cxt, true);
+	seq_group_check_memory(s);
+}
+
+/* Read one spill partition into the (empty) table, then close it. */
+static void
+seq_group_fill_part(SeqGroupState *s, SeqGroupPart *part)
+{
+	SeqGroupRecord rec;
+	uint64		n = 0;
+	char	   *label = NULL;
+	int			label_cap = 0;
+
+	s->depth = part->depth;
+	if (BufFileSeek(part->file, 0, 0, SEEK_SET) != 0)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not rewind a cnnrec sequence grouping spill file: %m")));
+	while (BufFileRead(part->file, &rec, sizeof(rec)) == sizeof(rec))
+	{
+		SeqGroupRow row;
+
+		CHECK_FOR_INTERRUPTS();
+		row.key_null = (rec.flags & SEQ_GROUP_KEY_NULL) != 0;
+		row.has_entry = (rec.flags & SEQ_GROUP_HAS_ENTRY) != 0;
+		row.key = rec.key;
+		row.item = rec.item;
+		row.time = rec.time;
+		row.event = rec.event;
+		row.label = NULL;
+		if (row.has_entry && s->event_kind == SEQ_EVENT_TEXT && rec.event != SEQ_EVENT_NULL)
+		{
+			if (rec.event + 1 > label_cap)
+			{
+				if (label != NULL)
+					pfree(label);
+				label_cap = Max(rec.event + 1, 64);
+				label = MemoryContextAlloc(s->spill_cxt, label_cap);
+			}
+			if (BufFileRead(part->file, label, rec.event) != (size_t) rec.event)
+				ereport(ERROR,
+						(errcode(ERRCODE_DATA_CORRUPTED),
+						 errmsg("cnnrec sequence grouping spill file is truncated")));
+			row.label = label;
+		}
+		seq_group_insert(s, &row);
+		if ((++n & 1023) == 0)
+			seq_group_check_memory(s);
+	}
+	seq_group_check_memory(s);
+	BufFileClose(part->file);
+	pfree(part);
+	if (label != NULL)
+		pfree(label);
 }
 
 /* Store one group's (key, sequence) into the scan slot. */
@@ -535,17 +843,14 @@ seq_group_store(SeqGroupState *s, bool key_null, int64 key, const char *state)
 		slot->tts_values[1] = PointerGetDatum(SeqStateFinish(state));
 		MemoryContextSwitchTo(old);
 	}
+	s->groups_out++;
 	return ExecStoreVirtualTuple(slot);
 }
 
-/* ExecScan access method: the next group, reading the input first. */
+/* The next group of the table, or NULL when it has no more. */
 static TupleTableSlot *
-seq_group_next(ScanState *ss)
+seq_group_next_in_table(SeqGroupState *s)
 {
-	SeqGroupState *s = (SeqGroupState *) ss;
-
-	if (s->slots == NULL)
-		seq_group_fill(s);
 	while (s->next < s->n_slots)
 	{
 		SeqGroupSlot *slot = &s->slots[s->next++];
@@ -558,7 +863,52 @@ seq_group_next(ScanState *ss)
 		s->null_done = true;
 		return seq_group_store(s, true, 0, s->null_state);
 	}
-	return ExecClearTuple(ss->ss_ScanTupleSlot);
+	return NULL;
+}
+
+/* Note the table's memory once it holds a whole input (or partition). */
+static void
+seq_group_filled(SeqGroupState *s)
+{
+	s->peak_bytes = Max(s->peak_bytes, MemoryContextMemAllocated(s->cxt, true));
+	if (s->spilling)
+		seq_group_spill_finish(s);
+	s->last = NULL;
+}
+
+/*
+ * ExecScan access method: the next group.  The first call reads the input;
+ * when the table is exhausted, the next spill partition is read.
+ */
+static TupleTableSlot *
+seq_group_next(ScanState *ss)
+{
+	SeqGroupState *s = (SeqGroupState *) ss;
+
+	if (!s->started)
+	{
+		s->started = true;
+		s->depth = 0;
+		seq_group_table_reset(s);
+		seq_group_fill_child(s);
+		seq_group_filled(s);
+	}
+	for (;;)
+	{
+		TupleTableSlot *slot = seq_group_next_in_table(s);
+		SeqGroupPart *part;
+
+		if (slot != NULL)
+			return slot;
+		if (s->pending == NIL)
+			return ExecClearTuple(ss->ss_ScanTupleSlot);
+		part = linitial(s->pending);
+		s->pending = list_delete_first(s->pending);
+		seq_group_table_reset(s);
+		seq_group_fill_part(s, part);
+		seq_group_filled(s);
+		s->n_batches++;
+	}
 }
 
 /* ExecScan recheck method: nothing to recheck. */
@@ -575,19 +925,32 @@ seq_group_exec(CustomScanState *node)
 	return ExecScan(&node->ss, seq_group_next, seq_group_recheck);
 }
 
-/* Forget every group and state. */
+/* Forget every group, state and spill file. */
 static void
 seq_group_forget(SeqGroupState *s)
 {
+	ListCell   *lc;
+
+	if (s->parts != NULL)
+		for (int p = 0; p < SEQ_GROUP_PARTS; p++)
+			BufFileClose(s->parts[p]);
+	foreach(lc, s->pending)
+		BufFileClose(((SeqGroupPart *) lfirst(lc))->file);
+	s->parts = NULL;
+	s->pending = NIL;
+	s->spilling = false;
 	MemoryContextReset(s->cxt);
+	MemoryContextReset(s->spill_cxt);
 	s->app = NULL;
 	s->slots = NULL;
+	s->last = NULL;
 	s->n_slots = s->n_groups = s->next = 0;
 	s->null_state = NULL;
 	s->null_done = false;
+	s->started = false;
 }
 
-/* End: shut the input down; the memory goes with the query. */
+/* End: close spill files and shut the input down; memory goes with the query. */
 static void
 seq_group_end(CustomScanState *node)
 {
@@ -608,7 +971,7 @@ seq_group_rescan(CustomScanState *node)
 		ExecReScan(child);
 }
 
-/* EXPLAIN: the group key; with ANALYZE the groups and the memory. */
+/* EXPLAIN: the group key; with ANALYZE groups, memory and spilling. */
 static void
 seq_group_explain(CustomScanState *node, List *ancestors, ExplainState *es)
 {
@@ -621,11 +984,16 @@ seq_group_explain(CustomScanState *node, List *ancestors, ExplainState *es)
 	ExplainPropertyText("Group Key",
 						deparse_expression((Node *) key_tle->expr, context, es->verbose, false),
 						es);
-	if (es->analyze && s->peak_bytes > 0)
+	if (es->analyze && s->started)
 	{
-		ExplainPropertyInteger("Groups", NULL,
-							   (int64) s->n_groups + (s->null_state != NULL ? 1 : 0), es);
+		ExplainPropertyInteger("Groups", NULL, (int64) s->groups_out, es);
 		ExplainPropertyInteger("Memory Usage", "kB", (int64) ((s->peak_bytes + 1023) / 1024), es);
+		if (s->n_spills > 0)
+		{
+			ExplainPropertyInteger("Spills", NULL, s->n_spills, es);
+			ExplainPropertyInteger("Batches", NULL, s->n_batches, es);
+			ExplainPropertyInteger("Disk Usage", "kB", (s->spill_bytes + 1023) / 1024, es);
+		}
 	}
 }
 
