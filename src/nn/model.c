@@ -283,6 +283,9 @@ nn_infer_create(const NnModel *m, int max_rows)
 
 	if (max_rows < 1)
 		max_rows = 1;
+	/* scorers read every effective row (category.c): refresh the cache */
+	if (m->eff_stale)
+		nn_model_category_sync((NnModel *) m);
 	w = (NnInfer *) calloc(1, sizeof(NnInfer));
 	if (w == NULL)
 		return NULL;

@@ -266,6 +266,8 @@ typedef struct NnModel
 	float	   *cat_adam_m;		/* Adam state of cat_params (m, then v) */
 	float	   *cat_adam_v;
 	float	   *eff;			/* effective Q [N*d], W2 [N*2d], b2 [N] */
+	int			eff_stale;		/* eff is older than the tables, except for the
+								 * rows the last batch read (see category.c) */
 } NnModel;
 
 /* Number of parameter floats for a configuration (for external arenas). */
@@ -361,6 +363,12 @@ typedef struct NnBatch
 	const int32_t *shared_neg;	/* shared negatives, see above */
 	const float *logq;			/* [N] or NULL */
 } NnBatch;
+
+/* Refresh the effective rows batch b reads (history items, targets,
+ * negatives) if the tables are stale.  The effective tables are a cache of
+ * base + category rows, so a const model may be refreshed: every reader
+ * (training steps, evaluation, folding) brings what it reads up to date. */
+extern void nn_category_refresh_batch(const NnModel *m, const NnBatch *b);
 
 /* ---- training (§5.5-§5.8, threads) --------------------------------- */
 typedef struct NnWork NnWork;

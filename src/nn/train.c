@@ -663,6 +663,7 @@ start_batch(const NnModel *m, NnWork *w, const NnBatch *b, int mode)
 		return NN_ERR_STATE;
 	if (b == NULL || b->B < 1 || b->B > w->max_B)
 		return NN_ERR_BATCH;
+	nn_category_refresh_batch(m, b);	/* stale effective rows it reads */
 	rc = nn_prep_inputs(m, &w->prep, b, mode, (uint64_t) m->adam_t + 1);
 	if (rc != NN_OK)
 		return rc;

@@ -3,8 +3,9 @@
  *		Item-category tables (src/nn/category.c) outside the gradient check
  *		(test_gradcheck.c): the dataset's item -> category map, training
  *		steps (PAD rows stay 0, the category tables move, the effective
- *		tables follow), folding (the plain model scores exactly like the
- *		effective one), and "off" leaving a model bit-identical.
+ *		tables follow, refreshed per batch under sampled losses exactly as
+ *		if refreshed whole), folding (the plain model scores exactly like
+ *		the effective one), and "off" leaving a model bit-identical.
  */
 #include <math.h>
 #include <stdio.h>
@@ -121,6 +122,10 @@ test_train_fold(NnLoss loss, int flags)
 		ok(pad0, "PAD rows of the category tables stay 0");
 		ok(moved, "the category tables were trained");
 	}
+	/* sampled losses refresh only the rows a batch reads: bring all up to date */
+	ok(m.eff_stale == (m.tensors[m.t_W2].sparse ? 1 : 0),
+	   "%s: effective tables stale after a step only under a sampled loss", nn_loss_name(loss));
+	nn_model_category_sync(&m);
 	{
 		/* effective = base + category, item 5 has none */
 		const float *Qb = m.params + m.tensors[NN_T_Q].offset;
@@ -182,6 +187,60 @@ test_train_fold(NnLoss loss, int flags)
 	nn_model_free(&m);
 }
 
+/*
+ * Under a sampled loss a step refreshes only the effective rows its batch
+ * reads: six different batches give parameters, category tables and (once
+ * synced) effective tables bit-identical to refreshing every row after
+ * every step.
+ */
+static void
+test_lazy_refresh(NnLoss loss, int flags)
+{
+	NnConfig	c;
+	NnModel		a;
+	NnModel		b;
+	NnWork	   *wa;
+	NnWork	   *wb;
+	TBatch		tb[6];
+	double		l;
+	int			err;
+	int			k;
+	int			rc = NN_OK;
+	const char *name = nn_loss_name(loss);
+
+	tiny_config(&c, "tacaser", loss);
+	c.use_category = NN_CAT_BOTH;
+	c.n_C = 4;
+	make_model(&a, &c);
+	make_model(&b, &c);
+	nn_model_set_categories(&a, item_cat);
+	nn_model_set_categories(&b, item_cat);
+	wa = nn_work_create(&a, 4, 1, 1, &err);
+	wb = nn_work_create(&b, 4, 1, 1, &err);
+	for (k = 0; k < 6; k++)
+		tb_make(&tb[k], &c, 4, 100 + k, flags);
+	for (k = 0; k < 6 && rc == NN_OK; k++)
+	{
+		rc = nn_train_step(&a, wa, &tb[k].b, &l);
+		if (rc == NN_OK)
+			rc = nn_train_step(&b, wb, &tb[k].b, &l);
+		nn_model_category_sync(&b);	/* eager: every row after every step */
+	}
+	ok(rc == NN_OK && a.eff_stale && !b.eff_stale, "%s: six steps, lazy model stale", name);
+	ok(memcmp(a.params, b.params, sizeof(float) * a.n_params) == 0 &&
+	   memcmp(a.cat_params, b.cat_params, sizeof(float) * a.n_cat_params) == 0,
+	   "%s: rows refreshed per batch = all rows per step (parameters, category tables)", name);
+	nn_model_category_sync(&a);
+	ok(memcmp(a.eff, b.eff, sizeof(float) * (size_t) c.N * (3 * (size_t) c.d + 1)) == 0,
+	   "%s: effective tables identical once synced", name);
+	for (k = 0; k < 6; k++)
+		tb_free(&tb[k]);
+	nn_work_free(wa);
+	nn_work_free(wb);
+	nn_model_free(&a);
+	nn_model_free(&b);
+}
+
 /* use_category without categories (n_C 0) trains exactly like off. */
 static void
 test_off_identical(void)
@@ -225,6 +284,8 @@ main(void)
 	test_train_fold(NN_LOSS_SOFTMAX_FULL, 2);
 	test_train_fold(NN_LOSS_SOFTMAX_SAMPLED, 3);
 	test_train_fold(NN_LOSS_BCE, 0);
+	test_lazy_refresh(NN_LOSS_SOFTMAX_SAMPLED, 3);
+	test_lazy_refresh(NN_LOSS_BPR, 0);
 	test_off_identical();
 	return done_testing();
 }
