@@ -9,11 +9,12 @@
 # Run as test/bench/run.sh category_speed (the cluster it starts is unused),
 # or directly after `make`.
 #
-# Knobs: CNNREC_BENCH_THREADS (default 2), CNNREC_BENCH_EPOCHS (default 1).
+# Knobs: CNNREC_BENCH_THREADS (default 2), CNNREC_BENCH_EPOCHS (default 1),
+# CNNREC_BENCH_TRAIN (the cnnrec-train binary, e.g. an older build to compare).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-TRAIN=$ROOT/src/tools/cnnrec-train
+TRAIN=${CNNREC_BENCH_TRAIN:-$ROOT/src/tools/cnnrec-train}
 THREADS=${CNNREC_BENCH_THREADS:-2}
 EPOCHS=${CNNREC_BENCH_EPOCHS:-1}
 WORK=$(mktemp -d)
@@ -21,16 +22,19 @@ trap 'rm -rf "$WORK"' EXIT
 
 [ -x "$TRAIN" ] || make -C "$ROOT" -s src/tools/cnnrec-train
 
-awk 'BEGIN {
+awk '
+# Park-Miller minimal standard generator (exact in double precision); 15 high bits
+function step() { s = (s * 16807) % 2147483647; return int(s / 65536); }
+function item() { return 1 + (step() * 32768 + step()) % n_items; }
+BEGIN {
 	s = 12345; n_items = 95000; n_cat = 2000;
 	for (u = 1; u <= 20000; u++) {
-		s = (s * 1103515245 + 12345) % 2147483648; it = 1 + s % n_items;
+		it = item();
 		for (k = 0; k < 15; k++) {
-			s = (s * 1103515245 + 12345) % 2147483648;
-			if (s % 10 < 3) it = 1 + int(s / 16) % n_items;
-			else { it += int(s / 16) % 7 - 3; if (it < 1) it = 1; if (it > n_items) it = n_items; }
-			b = substr("pppcfb", 1 + int(s / 256) % 6, 1);
-			beh = (b == "p") ? "pv" : (b == "c") ? "cart" : (b == "f") ? "fav" : "buy";
+			if (step() % 10 < 3) it = item();
+			else { it += step() % 7 - 3; if (it < 1) it = 1; if (it > n_items) it = n_items; }
+			b = step() % 6;
+			beh = (b < 3) ? "pv" : (b == 3) ? "cart" : (b == 4) ? "fav" : "buy";
 			printf "%d,%d,%d,%s,%d\n", u, it, 1 + (it * 7919) % (n_cat - 1), beh, 1511500000 + u * 7 + k * 600;
 		}
 	}
