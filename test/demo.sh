@@ -47,8 +47,11 @@ sql -c "SELECT event, count(*) AS events, round(100.0 * count(*) / sum(count(*))
 		FROM public.events GROUP BY event ORDER BY events DESC"
 sql -c "SELECT * FROM public.events WHERE user_id = 1 ORDER BY ts LIMIT 8"
 
-step "Build one time-ordered sequence per user with cnnrec.sequence_agg"
+step "Build one time-ordered sequence per user with cnnrec.sequence_agg (cnnrec's SequenceGroup node)"
 sql <<'SQL'
+-- the planner hook is in cnnrec.so; session_preload_libraries = 'cnnrec' loads it in every session
+LOAD 'cnnrec';
+EXPLAIN (COSTS OFF) SELECT user_id, cnnrec.sequence_agg(item_id, ts, event) FROM public.events GROUP BY user_id;
 \timing on
 CREATE TABLE public.sequences AS
 	SELECT user_id, cnnrec.sequence_agg(item_id, ts, event) AS seq
