@@ -838,7 +838,7 @@ seq_group_store(SeqGroupState *s, bool key_null, int64 key, const char *state)
 	slot->tts_values[1] = (Datum) 0;
 	if (state != SEQ_GROUP_NO_ROWS)
 	{
-		/* per-tuple memory: ExecScan resets it before the next row */
+		/* per-tuple memory: seq_group_exec resets it before the next row */
 		old = MemoryContextSwitchTo(s->css.ss.ps.ps_ExprContext->ecxt_per_tuple_memory);
 		slot->tts_values[1] = PointerGetDatum(SeqStateFinish(state));
 		MemoryContextSwitchTo(old);
@@ -877,8 +877,8 @@ seq_group_filled(SeqGroupState *s)
 }
 
 /*
- * ExecScan access method: the next group.  The first call reads the input;
- * when the table is exhausted, the next spill partition is read.
+ * The next group in the scan slot.  The first call reads the input; when
+ * the table is exhausted, the next spill partition is read.
  */
 static TupleTableSlot *
 seq_group_next(ScanState *ss)
@@ -911,18 +911,25 @@ seq_group_next(ScanState *ss)
 	}
 }
 
-/* ExecScan recheck method: nothing to recheck. */
-static bool
-seq_group_recheck(ScanState *ss, TupleTableSlot *slot)
-{
-	return true;
-}
-
-/* ExecCustomScan: one projected group per call. */
+/*
+ * ExecCustomScan: one projected group per call.  Not ExecScan(): with
+ * scanrelid 0 it would, in an EvalPlanQual recheck, return the scan slot
+ * without grouping; like Agg, this node just runs again.
+ */
 static TupleTableSlot *
 seq_group_exec(CustomScanState *node)
 {
-	return ExecScan(&node->ss, seq_group_next, seq_group_recheck);
+	ExprContext *econtext = node->ss.ps.ps_ExprContext;
+	ProjectionInfo *proj = node->ss.ps.ps_ProjInfo;
+	TupleTableSlot *slot;
+
+	CHECK_FOR_INTERRUPTS();
+	ResetExprContext(econtext);	/* frees the previous group's sequence */
+	slot = seq_group_next(&node->ss);
+	if (TupIsNull(slot) || proj == NULL)
+		return slot;
+	econtext->ecxt_scantuple = slot;
+	return ExecProject(proj);
 }
 
 /* Forget every group, state and spill file. */
