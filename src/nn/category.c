@@ -54,7 +54,9 @@ base_ptr(const NnModel *m, int t)
 }
 
 /* Allocate the (zeroed) category tables, map and effective tables, and
- * point Q, W2, b2 at the effective ones.  No-op when inactive. */
+ * point Q (input side) and W2, b2 (output side) at the effective ones;
+ * a side without category tables keeps reading its base tables.  No-op
+ * when inactive. */
 int
 nn_category_alloc(NnModel *m)
 {
@@ -62,21 +64,27 @@ nn_category_alloc(NnModel *m)
 	size_t		N = (size_t) c->N;
 	size_t		nC = (size_t) c->n_C;
 	size_t		d = (size_t) c->d;
+	int			in = (c->use_category & NN_CAT_INPUT) != 0;
+	int			out = (c->use_category & NN_CAT_OUTPUT) != 0;
 
 	if (!nn_config_category_active(c))
 		return NN_OK;
 	m->n_cat_params = nC * (3 * d + 1);
 	m->cat_params = (float *) calloc(m->n_cat_params, sizeof(float));
 	m->item_cat = (int32_t *) calloc(N, sizeof(int32_t));
-	m->eff = (float *) calloc(N * (3 * d + 1), sizeof(float));
+	m->eff = (float *) calloc(N * ((in ? d : 0) + (out ? 2 * d + 1 : 0)), sizeof(float));
 	if (m->cat_params == NULL || m->item_cat == NULL || m->eff == NULL)
 		return NN_ERR_NOMEM;
 	m->Cin = m->cat_params;
 	m->Cout = m->Cin + nC * d;
 	m->cb = m->Cout + nC * 2 * d;
-	m->Q = m->eff;
-	m->W2 = m->eff + N * d;
-	m->b2 = m->W2 + N * 2 * d;
+	if (in)
+		m->Q = m->eff;
+	if (out)
+	{
+		m->W2 = m->eff + (in ? N * d : 0);
+		m->b2 = m->W2 + N * 2 * d;
+	}
 	nn_model_category_sync(m);
 	return NN_OK;
 }
@@ -133,7 +141,7 @@ nn_model_set_categories(NnModel *m, const int32_t *item_cat)
 	return NN_OK;
 }
 
-/* Effective input row i: Q[i] (+ C_in[cat(i)]). */
+/* Effective input row i: Q[i] + C_in[cat(i)] (input side only). */
 static void
 refresh_q_row(NnModel *m, int32_t i)
 {
@@ -141,11 +149,12 @@ refresh_q_row(NnModel *m, int32_t i)
 	size_t		k = (size_t) m->item_cat[i];
 
 	memcpy(m->Q + (size_t) i * d, base_ptr(m, NN_T_Q) + (size_t) i * d, sizeof(float) * d);
-	if (k != 0 && (m->cfg.use_category & NN_CAT_INPUT))
+	if (k != 0)
 		nn_saxpy((int) d, 1.0f, m->Cin + k * d, m->Q + (size_t) i * d);
 }
 
-/* Effective output row i: W2[i], b2[i] (+ C_out[cat(i)], c_b[cat(i)]). */
+/* Effective output row i: W2[i] + C_out[cat(i)], b2[i] + c_b[cat(i)]
+ * (output side only). */
 static void
 refresh_w_row(NnModel *m, int32_t i)
 {
@@ -154,7 +163,7 @@ refresh_w_row(NnModel *m, int32_t i)
 
 	memcpy(m->W2 + (size_t) i * d2, base_ptr(m, m->t_W2) + (size_t) i * d2, sizeof(float) * d2);
 	m->b2[i] = base_ptr(m, m->t_b2)[i];
-	if (k != 0 && (m->cfg.use_category & NN_CAT_OUTPUT))
+	if (k != 0)
 	{
 		nn_saxpy((int) d2, 1.0f, m->Cout + k * d2, m->W2 + (size_t) i * d2);
 		m->b2[i] += m->cb[k];
@@ -165,6 +174,8 @@ refresh_w_row(NnModel *m, int32_t i)
 void
 nn_model_category_sync(NnModel *m)
 {
+	int			in = (m->cfg.use_category & NN_CAT_INPUT) != 0;
+	int			out = (m->cfg.use_category & NN_CAT_OUTPUT) != 0;
 	int32_t		i;
 
 	if (m->eff == NULL)
@@ -172,8 +183,10 @@ nn_model_category_sync(NnModel *m)
 	/* row 0 (PAD) has no category: a plain copy */
 	for (i = 0; i < m->cfg.N; i++)
 	{
-		refresh_q_row(m, i);
-		refresh_w_row(m, i);
+		if (in)
+			refresh_q_row(m, i);
+		if (out)
+			refresh_w_row(m, i);
 	}
 	m->eff_stale = 0;
 }
@@ -203,13 +216,16 @@ nn_category_refresh_batch(const NnModel *cm, const NnBatch *b)
 	if (!m->eff_stale || b == NULL || b->B < 1)
 		return;
 	B = (size_t) b->B;
-	if (b->items != NULL)
+	if ((c->use_category & NN_CAT_INPUT) && b->items != NULL)
 		for (j = 0; j < B * c->M; j++)
 			if (b->items[j] > 0 && b->items[j] < c->N)
 				refresh_q_row(m, b->items[j]);
-	refresh_w_rows(m, b->targets, B * c->T);
-	refresh_w_rows(m, b->neg, B * nn_config_neg_per_row(c));
-	refresh_w_rows(m, b->shared_neg, nn_config_neg_shared(c));
+	if (c->use_category & NN_CAT_OUTPUT)
+	{
+		refresh_w_rows(m, b->targets, B * c->T);
+		refresh_w_rows(m, b->neg, B * nn_config_neg_per_row(c));
+		refresh_w_rows(m, b->shared_neg, nn_config_neg_shared(c));
+	}
 }
 
 /* Folded copy of the parameters; see model.h. */
@@ -218,14 +234,19 @@ nn_model_folded_params(const NnModel *m, float *dst)
 {
 	const NnConfig *c = &m->cfg;
 
-	memcpy(dst, m->params, sizeof(float) * m->n_params);
+	if (dst != m->params)		/* folding in place copies nothing */
+		memcpy(dst, m->params, sizeof(float) * m->n_params);
 	if (m->eff == NULL)
 		return;
 	if (m->eff_stale)
 		nn_model_category_sync((NnModel *) m);	/* the cache, see model.h */
-	memcpy(dst + m->tensors[NN_T_Q].offset, m->Q, sizeof(float) * (size_t) c->N * c->d);
-	memcpy(dst + m->tensors[m->t_W2].offset, m->W2, sizeof(float) * (size_t) c->N * 2 * c->d);
-	memcpy(dst + m->tensors[m->t_b2].offset, m->b2, sizeof(float) * (size_t) c->N);
+	if (c->use_category & NN_CAT_INPUT)
+		memcpy(dst + m->tensors[NN_T_Q].offset, m->Q, sizeof(float) * (size_t) c->N * c->d);
+	if (c->use_category & NN_CAT_OUTPUT)
+	{
+		memcpy(dst + m->tensors[m->t_W2].offset, m->W2, sizeof(float) * (size_t) c->N * 2 * c->d);
+		memcpy(dst + m->tensors[m->t_b2].offset, m->b2, sizeof(float) * (size_t) c->N);
+	}
 }
 
 /* Fold in place and drop the tables; see model.h. */

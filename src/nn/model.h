@@ -248,8 +248,9 @@ typedef struct NnModel
 	int64_t		adam_t;			/* completed steps */
 
 	/* direct pointers into params (NULL for empty tensors); with active
-	 * category tables Q, W2 and b2 point to the effective tables in eff
-	 * instead, which every forward pass and scorer reads */
+	 * category tables Q (input side) and W2, b2 (output side) point to the
+	 * effective tables in eff instead, which every forward pass and scorer
+	 * reads */
 	float	   *Q, *A, *G, *P, *Wv, *cv, *WK, *beta, *theta, *W1, *b1, *W2, *b2;
 	float	   *F[NN_MAX_L];	/* F[h-1]: nh x (h*d) */
 	float	   *ch[NN_MAX_L];	/* ch[h-1]: nh */
@@ -265,7 +266,8 @@ typedef struct NnModel
 	float	   *Cin, *Cout, *cb;	/* into cat_params; row 0 (PAD) stays 0 */
 	float	   *cat_adam_m;		/* Adam state of cat_params (m, then v) */
 	float	   *cat_adam_v;
-	float	   *eff;			/* effective Q [N*d], W2 [N*2d], b2 [N] */
+	float	   *eff;			/* effective Q [N*d] (input side), then W2
+								 * [N*2d], b2 [N] (output side) */
 	int			eff_stale;		/* eff is older than the tables, except for the
 								 * rows the last batch read (see category.c) */
 } NnModel;

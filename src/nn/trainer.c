@@ -260,9 +260,6 @@ nn_evaluate_model_stoppable(const NnDsSplit *sp, const NnModel *m, const int32_t
 	EvalCtx		e;
 	int			rc = NN_ERR_NOMEM;
 
-	/* scoring reads every effective row: bring the cache up to date */
-	if (m->eff_stale)
-		nn_model_category_sync((NnModel *) m);
 	memset(&e, 0, sizeof(e));
 	e.stop = stop;
 	e.stop_arg = stop_arg;
