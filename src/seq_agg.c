@@ -805,6 +805,16 @@ seq_state_put(char *s, int64 item, int64 time, int32 event)
 	return s + sizeof(SeqEntry);	/* keeps the tag bit */
 }
 
+/* Append one entry to state s (NULL: a new group) in arena a. */
+static inline char *
+seq_state_append(SeqArena *a, char *s, SeqTimeKind time_kind, SeqEventKind event_kind,
+				 SeqDict *dict, int64 item, int64 time, int32 event)
+{
+	if (unlikely(s == NULL || seq_state_full(s)))
+		s = seq_state_extend(a, s, time_kind, event_kind, dict);
+	return seq_state_put(s, item, time, event);
+}
+
 /*
  * The chunks of the group whose state is s, first to last (palloc'd), and
  * the entries each holds; *n_entries gets the total, checked against
@@ -871,9 +881,10 @@ seq_state_gather(const char *s)
  * The cnnrec.seq of the group whose state is p.  Entries that arrived in
  * order (strictly increasing (time, item)) are written straight from the
  * chunks; otherwise they are gathered and sorted by SeqBuilderFinish().
+ * The result is in the current memory context (also for seq_group.c).
  */
-static Seq *
-seq_state_finish(const char *p)
+Seq *
+SeqStateFinish(const char *p)
 {
 	int32		n_chunks;
 	int32		n;
@@ -1201,9 +1212,8 @@ seq_agg_deserialize(PG_FUNCTION_ARGS)
 
 		if (map != NULL && e != SEQ_EVENT_NULL)
 			e = map[e];
-		if (seq_state_full(p))
-			p = seq_state_extend(arena, p, time_kind, event_kind, dict);
-		p = seq_state_put(p, SeqItems(in)[i], SeqTimes(in)[i], e);
+		p = seq_state_append(arena, p, time_kind, event_kind, dict,
+							 SeqItems(in)[i], SeqTimes(in)[i], e);
 	}
 	PG_RETURN_POINTER(p);
 }
@@ -1223,7 +1233,7 @@ seq_agg_final(PG_FUNCTION_ARGS)
 	p = seq_agg_arg_state(fcinfo, 0);
 	if (p == NULL)
 		PG_RETURN_NULL();
-	PG_RETURN_POINTER(seq_state_finish(p));
+	PG_RETURN_POINTER(SeqStateFinish(p));
 }
 
 /* ------------------------------------------------------------------------
@@ -1265,9 +1275,8 @@ SeqAppenderLabel(SeqAppender *a, const char *label, int len)
 char *
 SeqAppenderAdd(SeqAppender *a, char *state, int64 item, int64 time, int32 event)
 {
-	if (unlikely(state == NULL || seq_state_full(state)))
-		state = seq_state_extend(a->arena, state, a->time_kind, a->event_kind, a->dict);
-	return seq_state_put(state, item, time, event);
+	return seq_state_append(a->arena, state, a->time_kind, a->event_kind, a->dict,
+							item, time, event);
 }
 
 /*
@@ -1299,13 +1308,6 @@ SeqAppenderLabelText(SeqAppender *a, int32 code, int *len)
 {
 	*len = a->dict->label_len[code];
 	return seq_dict_label(a->dict, code);
-}
-
-/* The cnnrec.seq of a state, in the current memory context. */
-Seq *
-SeqStateFinish(const char *state)
-{
-	return seq_state_finish(state);
 }
 
 /*
