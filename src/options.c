@@ -33,6 +33,7 @@ typedef enum OptKind
 	OPT_FLAG,					/* int 0/1 field, from a json boolean */
 	OPT_BOOL,					/* bool field, from a json boolean */
 	OPT_ENUM,					/* int field, from one of choices[] */
+	OPT_WEIGHT,					/* float field, a number or "auto" (NN_COOC_AUTO) */
 	OPT_PRESET					/* the preset name (applied first) */
 } OptKind;
 
@@ -62,6 +63,10 @@ static const OptionDef option_defs[] = {
 	{"category", OPT_ENUM, CFG(use_category), 0, 0, nn_category_names},
 	{"clip_norm", OPT_FLOAT, CFG(clip_norm), 0, 1e6, NULL},
 	{"conv_mask_windows", OPT_FLAG, CFG(conv_mask_windows), 0, 1, NULL},
+	{"cooc_decay", OPT_FLOAT, CFG(cooc_decay), 0, 1, NULL},
+	{"cooc_k", OPT_INT, CFG(cooc_k), 0, NN_COOC_MAX_K, NULL},
+	{"cooc_weight", OPT_WEIGHT, CFG(cooc_lambda), 0, NN_COOC_MAX_LAMBDA, NULL},
+	{"cooc_window", OPT_INT, CFG(cooc_window), 1, NN_COOC_MAX_WINDOW, NULL},
 	{"d", OPT_INT, CFG(d), 1, 1024, NULL},
 	{"dedup", OPT_BOOL, SET(dedup), 0, 1, NULL},
 	{"deploy", OPT_ENUM, SET(deploy), 0, 0, deploy_choices},
@@ -161,11 +166,12 @@ static double
 check_number(const OptionDef *def, const JsonbValue *v)
 {
 	double		x;
+	bool		real = def->kind == OPT_FLOAT || def->kind == OPT_WEIGHT;
 
 	if (v->type != jbvNumeric)
-		bad_type(def, def->kind == OPT_FLOAT ? "a number" : "an integer");
+		bad_type(def, real ? "a number" : "an integer");
 	x = jsonb_number(v);
-	if (def->kind != OPT_FLOAT && x != floor(x))
+	if (!real && x != floor(x))
 		bad_type(def, "an integer");
 	if (!(x >= def->min && x <= def->max))
 		ereport(ERROR,
@@ -249,6 +255,23 @@ apply_option(CnnrecOptions *opts, const char *key, const JsonbValue *v)
 
 				if (field)
 					*(int *) field = x;
+				break;
+			}
+		case OPT_WEIGHT:
+			{
+				float		x = NN_COOC_AUTO;
+
+				if (v->type == jbvString &&
+					(v->val.string.len != 4 || memcmp(v->val.string.val, "auto", 4) != 0))
+					ereport(ERROR,
+							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+							 errmsg("invalid value \"%s\" for option \"%s\"",
+									pnstrdup(v->val.string.val, v->val.string.len), def->name),
+							 errdetail("Valid values are a number or \"auto\".")));
+				if (v->type != jbvString)
+					x = (float) check_number(def, v);
+				if (field)
+					*(float *) field = x;
 				break;
 			}
 		case OPT_PRESET:
@@ -424,6 +447,12 @@ CnnrecOptionsToJsonb(const CnnrecOptions *opts)
 			case OPT_FLOAT:
 				/* print floats as their shortest decimal (0.001, not 0.0010000000474974513) */
 				push_number(&st, def->name, strtod(psprintf("%.7g", *(const float *) field), NULL));
+				break;
+			case OPT_WEIGHT:
+				if (*(const float *) field == NN_COOC_AUTO)
+					push_scalar(&st, def->name, "auto", 0);
+				else
+					push_number(&st, def->name, strtod(psprintf("%.7g", *(const float *) field), NULL));
 				break;
 			case OPT_FLAG:
 				push_scalar(&st, def->name, NULL, *(const int *) field);

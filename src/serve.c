@@ -285,6 +285,10 @@ score_instance(ServingModel *m, Instance *in, float *alpha)
 				(errcode(ERRCODE_INTERNAL_ERROR),
 				 errmsg("could not score model \"%s\": %s", m->name, nn_strerror(rc))));
 	nn_score_all(model, x, m->scores);
+	if (nn_cooc_mix(model, (NnInfer *) m->infer, in->items, in->M, m->scores) != NN_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("out of memory")));
 }
 
 /* Dense ids of a bigint[] of external item ids (unknown and NULL skipped). */
@@ -688,6 +692,14 @@ all_flush(FunctionCallInfo fcinfo, AllState *st)
 	if ((rc = nn_user_vectors(model, st->infer, &nb, st->X)) != NN_OK)
 		elog(ERROR, "could not score a block of users: %s", nn_strerror(rc));
 	nn_score_block(model, st->X, st->rows, st->S);
+	for (r = 0; r < st->rows; r++)
+	{
+		if (nn_cooc_mix(model, st->infer, st->items + (size_t) r * model->cfg.M,
+						model->cfg.M, st->S + (size_t) r * N) != NN_OK)
+			ereport(ERROR,
+					(errcode(ERRCODE_OUT_OF_MEMORY),
+					 errmsg("out of memory")));
+	}
 	for (r = 0; r < st->rows; r++)
 	{
 		NnTopkFilter filter;

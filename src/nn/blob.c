@@ -3,13 +3,13 @@
  *		The model blob (model-spec §5.14 "Model blob"): writer and a reader
  *		that treats its input as hostile.  See blob.h for the API.
  *
- * Layout, format 1 (little-endian; "u8/i32/u64/f32" as in bytes.h, floats
+ * Layout, format 2 (little-endian; "u8/i32/u64/f32" as in bytes.h, floats
  * as IEEE-754 binary32 bit patterns):
  *
  *	offset	size	field
  *	0		8		magic "TACASER1"
- *	8		4		u32 format version (1)
- *	12		4		u32 header length H (NN_BLOB_HEADER_LEN = 434)
+ *	8		4		u32 format version (2)
+ *	12		4		u32 header length H (NN_BLOB_HEADER_LEN_V2 = 458)
  *	16		H		header (see put_header / get_header):
  *					  u64 total blob length (including the CRC)
  *					  i32 N, U, n_E, n_G, d, L, M, T, nh, nv
@@ -25,6 +25,10 @@
  *					  u8  event kind (0 none, 1 integer values, 2 text labels)
  *					  u8  has_adam (0 or 1)
  *					  i32 n_tensors; u64 n_params; u64 label bytes; i64 adam_t
+ *					  (format 1 ends here, 434 bytes)
+ *					  i32 cooc_k, cooc_window; f32 cooc_decay, cooc_lambda
+ *					  (lambda in [0, NN_COOC_MAX_LAMBDA], never NN_COOC_AUTO)
+ *					  i64 cooc_nnz (entries of the neighbour table, >= 0)
  *	...		8(U-1)	i64 external user ids of dense users 1..U-1 (strictly ascending)
  *	...		8(N-1)	i64 external item ids of dense items 1..N-1 (strictly ascending)
  *	...				events 1..n_E-1: kind 1: i64 values (strictly ascending);
@@ -34,20 +38,36 @@
  *	...				n_tensors entries in §5.4 order (empty components
  *					included with rows = 0): u32 name length + name,
  *					i64 rows, i64 cols, rows*cols f32
+ *	...		4N+8Z	only if cooc_nnz Z > 0: the item neighbour table (NnCooc):
+ *					i32 row counts[N] (row 0 included, always 0; they sum
+ *					to Z), i32 columns[Z], f32 weights[Z], rows in order;
+ *					the rules of NnCooc apply (at most cooc_k per row,
+ *					columns strictly ascending in 1..N-1 and not the row
+ *					itself, weights in (0, 1], each row's sum at most 1)
  *	...		8P		has_adam: f32 m[n_params], f32 v[n_params] (params layout)
  *	end-4	4		u32 CRC-32C of every byte before it
+ *
+ * A model without a table (n_rows 0) or with an empty one is stored with
+ * cooc_nnz 0 and no table section; it reads back with n_rows 0.
+ *
+ * Format 1 is format 2 with a 434-byte header (no co-occurrence fields)
+ * and no table section.  The reader still accepts it: the co-occurrence
+ * fields read as 0 and the model has no table.  The writer always writes
+ * format 2.
  *
  * Index 0 of each map (PAD / UNKNOWN) is not stored; it reads back as 0
  * (values) or "" (labels).
  *
- * Reader order: magic, version, header length, header present, total length
- * (ETRUNC / ETRAILING), CRC (ECRC); then the header's values (flags,
- * nn_config_validate, counts vs the configuration and vs the blob length,
- * all in overflow-checked 64-bit arithmetic) before the single allocation;
- * then maps, vocabulary, tensors (name and shape from nn_model_init's
- * layout for the header's configuration), values (finite, PAD rows zero,
- * Adam v >= 0) and the end.  A CRC only detects accidents: a blob with a
- * recomputed CRC still gets every structural check.
+ * Reader order: magic, version, header length (the version's), header
+ * present, total length (ETRUNC / ETRAILING), CRC (ECRC); then the header's
+ * values (flags, cooc_lambda, nn_config_validate, counts vs the
+ * configuration and vs the blob length, all in overflow-checked 64-bit
+ * arithmetic) before the single allocation; then maps, vocabulary, tensors
+ * (name and shape from nn_model_init's layout for the header's
+ * configuration), values (finite, PAD rows zero), the neighbour table
+ * (ECOOC), the Adam state (finite, v >= 0) and the end.  A CRC only
+ * detects accidents: a blob with a recomputed CRC still gets every
+ * structural check.
  */
 #include <math.h>
 #include <stdarg.h>
@@ -78,6 +98,7 @@ typedef struct BlobHeader
 	uint64_t	n_params;
 	uint64_t	label_bytes;
 	int64_t		adam_t;
+	int64_t		cooc_nnz;		/* format 2; 0 in format 1 */
 } BlobHeader;
 
 static const char *const flag_names[8] = {
@@ -112,6 +133,8 @@ nn_blob_strerror(int code)
 			return "model blob holds an invalid value";
 		case NN_BLOB_ETRAILING:
 			return "model blob has trailing bytes";
+		case NN_BLOB_ECOOC:
+			return "co-occurrence table invalid";
 	}
 	return "unknown model blob error";
 }
@@ -152,10 +175,11 @@ acc_add_mul(uint64_t *acc, uint64_t a, uint64_t b)
 }
 
 /* Bytes of the body after the header that do not depend on tensor names:
- * maps, vocabulary, tensor data, Adam state, CRC; -1 on overflow. */
+ * maps, vocabulary, tensor data, neighbour table (cooc_nnz entries, >= 0),
+ * Adam state, CRC; -1 on overflow. */
 static int
 body_fixed_bytes(const NnConfig *c, int kind, uint64_t label_bytes,
-				 uint64_t n_params, int has_adam, uint64_t *out)
+				 uint64_t n_params, uint64_t cooc_nnz, int has_adam, uint64_t *out)
 {
 	uint64_t	s = 0;
 
@@ -168,6 +192,11 @@ body_fixed_bytes(const NnConfig *c, int kind, uint64_t label_bytes,
 		(acc_add_mul(&s, (uint64_t) (c->n_E - 1), 4) ||
 		 acc_add_mul(&s, label_bytes, 1)))
 		return -1;
+	/* row counts, then a column and a weight per entry */
+	if (cooc_nnz > 0 &&
+		(acc_add_mul(&s, (uint64_t) c->N, 4) ||
+		 acc_add_mul(&s, cooc_nnz, 8)))
+		return -1;
 	if (acc_add_mul(&s, n_params, has_adam ? 12 : 4) ||
 		acc_add_mul(&s, 4, 1))
 		return -1;
@@ -175,18 +204,19 @@ body_fixed_bytes(const NnConfig *c, int kind, uint64_t label_bytes,
 	return 0;
 }
 
-/* Exact blob length for a model layout; -1 on overflow. */
+/* Exact blob length for a model layout with a header of hdr_len bytes;
+ * -1 on overflow. */
 static int
-blob_total_bytes(const NnModel *m, int kind, uint64_t label_bytes, int has_adam,
-				 uint64_t *out)
+blob_total_bytes(const NnModel *m, int kind, uint64_t label_bytes,
+				 uint64_t cooc_nnz, int has_adam, uint32_t hdr_len, uint64_t *out)
 {
 	uint64_t	s;
 	int			i;
 
 	if (body_fixed_bytes(&m->cfg, kind, label_bytes, (uint64_t) m->n_params,
-						 has_adam, &s) != 0)
+						 cooc_nnz, has_adam, &s) != 0)
 		return -1;
-	if (acc_add_mul(&s, PREAMBLE_LEN + NN_BLOB_HEADER_LEN, 1))
+	if (acc_add_mul(&s, (uint64_t) PREAMBLE_LEN + hdr_len, 1))
 		return -1;
 	for (i = 0; i < m->n_tensors; i++)
 		if (acc_add_mul(&s, 4 + strlen(m->tensors[i].name) + 16, 1))
@@ -197,9 +227,11 @@ blob_total_bytes(const NnModel *m, int kind, uint64_t label_bytes, int has_adam,
 
 /* ---- header -------------------------------------------------------- */
 
+/* Write the format 2 header (NN_BLOB_HEADER_LEN_V2 bytes). */
 static void
 put_header(NnByteWriter *w, const NnConfig *c, int kind, int has_adam,
-		   int n_tensors, uint64_t n_params, uint64_t label_bytes, int64_t adam_t)
+		   int n_tensors, uint64_t n_params, uint64_t label_bytes, int64_t adam_t,
+		   int64_t cooc_nnz)
 {
 	const int	flags[8] = {c->use_vertical, c->use_horizontal, c->use_attention,
 		c->use_event_emb, c->use_time_emb, c->conv_mask_windows, c->decoupled_wd,
@@ -248,11 +280,19 @@ put_header(NnByteWriter *w, const NnConfig *c, int kind, int has_adam,
 	nn_bw_u64(w, n_params);
 	nn_bw_u64(w, label_bytes);
 	nn_bw_i64(w, adam_t);
+	/* format 2 */
+	nn_bw_i32(w, c->cooc_k);
+	nn_bw_i32(w, c->cooc_window);
+	nn_bw_f32(w, c->cooc_decay);
+	nn_bw_f32(w, c->cooc_lambda);
+	nn_bw_i64(w, cooc_nnz);
 }
 
-/* Mirror of put_header; r covers exactly the header bytes. */
+/* Mirror of put_header for format version (1 or 2; format 1 stops before
+ * the co-occurrence fields, which stay 0); r covers exactly the header
+ * bytes. */
 static int
-get_header(NnByteReader *r, BlobHeader *h)
+get_header(NnByteReader *r, uint32_t version, BlobHeader *h)
 {
 	NnConfig   *c = &h->cfg;
 	int32_t		v[16];
@@ -313,6 +353,15 @@ get_header(NnByteReader *r, BlobHeader *h)
 	nn_br_u64(r, &h->n_params);
 	nn_br_u64(r, &h->label_bytes);
 	nn_br_i64(r, &h->adam_t);
+	if (version >= 2)
+	{
+		nn_br_i32_array(r, v, 2);
+		c->cooc_k = v[0];
+		c->cooc_window = v[1];
+		nn_br_f32(r, &c->cooc_decay);
+		nn_br_f32(r, &c->cooc_lambda);
+		nn_br_i64(r, &h->cooc_nnz);
+	}
 	return nn_br_finish(r);
 }
 
@@ -441,6 +490,47 @@ check_maps_for_write(const NnModel *m, const NnBlobMaps *maps, int *kind,
 	return NN_BLOB_OK;
 }
 
+/* Check the co-occurrence settings and table before writing; sets *nnz to
+ * the entries to store (0: no table section). */
+static int
+check_cooc_for_write(const NnModel *m, int64_t *nnz, char *msg, size_t msglen)
+{
+	const NnConfig *c = &m->cfg;
+	char		why[200];
+
+	*nnz = 0;
+	if (c->cooc_lambda == NN_COOC_AUTO)
+		return fail(msg, msglen, NN_BLOB_EHEADER,
+					"cooc_lambda is auto: the trainer must choose it before the model is saved");
+	if (!(c->cooc_lambda >= 0.0f && c->cooc_lambda <= NN_COOC_MAX_LAMBDA))
+		return fail(msg, msglen, NN_BLOB_EHEADER, "cooc_lambda %g is outside [0, %g]",
+					(double) c->cooc_lambda, (double) NN_COOC_MAX_LAMBDA);
+	if (m->cooc.n_rows == 0)
+		return NN_BLOB_OK;
+	if (m->cooc.n_rows != c->N)
+		return fail(msg, msglen, NN_BLOB_ECOOC,
+					"co-occurrence table has %d rows, the model has %d items",
+					(int) m->cooc.n_rows, (int) c->N);
+	if (m->cooc.off == NULL || (m->cooc.nnz > 0 && (m->cooc.col == NULL || m->cooc.w == NULL)))
+		return fail(msg, msglen, NN_BLOB_ECOOC, "co-occurrence table has no arrays");
+	if (nn_cooc_check(&m->cooc, c->N, c->cooc_k, why, sizeof(why)) != NN_OK)
+		return fail(msg, msglen, NN_BLOB_ECOOC, "%s", why);
+	*nnz = m->cooc.nnz;
+	return NN_BLOB_OK;
+}
+
+/* Write the neighbour table section (nnz > 0: the table passed the check). */
+static void
+put_cooc(NnByteWriter *w, const NnCooc *c)
+{
+	int32_t		i;
+
+	for (i = 0; i < c->n_rows; i++)
+		nn_bw_i32(w, (int32_t) (c->off[i + 1] - c->off[i]));
+	nn_bw_i32_array(w, c->col, (size_t) c->nnz);
+	nn_bw_f32_array(w, c->w, (size_t) c->nnz);
+}
+
 int
 nn_blob_write(const NnModel *m, const NnBlobMaps *maps, int with_adam,
 			  uint8_t **out, size_t *len, char *msg, size_t msglen)
@@ -450,6 +540,7 @@ nn_blob_write(const NnModel *m, const NnBlobMaps *maps, int with_adam,
 	int			kind = EV_NONE;
 	int			has_adam = with_adam && m->adam_m != NULL && m->adam_v != NULL;
 	uint64_t	label_bytes = 0;
+	int64_t		cooc_nnz = 0;
 	uint64_t	total;
 	size_t		hdr_at;
 	int64_t		i;
@@ -494,6 +585,8 @@ nn_blob_write(const NnModel *m, const NnBlobMaps *maps, int with_adam,
 	for (t = 0; t < m->n_tensors; t++)
 		if ((rc = check_tensor_values(m, t, msg, msglen)) != NN_BLOB_OK)
 			return rc;
+	if ((rc = check_cooc_for_write(m, &cooc_nnz, msg, msglen)) != NN_BLOB_OK)
+		return rc;
 	if (has_adam)
 	{
 		if (m->adam_t < 0)
@@ -502,7 +595,8 @@ nn_blob_write(const NnModel *m, const NnBlobMaps *maps, int with_adam,
 		if ((rc = check_adam_values(m, m->adam_m, m->adam_v, msg, msglen)) != NN_BLOB_OK)
 			return rc;
 	}
-	if (blob_total_bytes(m, kind, label_bytes, has_adam, &total) != 0 || total > SIZE_MAX)
+	if (blob_total_bytes(m, kind, label_bytes, (uint64_t) cooc_nnz, has_adam,
+						 NN_BLOB_HEADER_LEN, &total) != 0 || total > SIZE_MAX)
 		return fail(msg, msglen, NN_BLOB_ENOMEM, "model too large to serialise");
 
 	nn_bw_init(&w);
@@ -512,7 +606,7 @@ nn_blob_write(const NnModel *m, const NnBlobMaps *maps, int with_adam,
 	nn_bw_u32(&w, NN_BLOB_HEADER_LEN);
 	hdr_at = w.len;
 	put_header(&w, &m->cfg, kind, has_adam, m->n_tensors, (uint64_t) m->n_params,
-			   label_bytes, has_adam ? m->adam_t : 0);
+			   label_bytes, has_adam ? m->adam_t : 0, cooc_nnz);
 	if (w.err == NN_BYTES_OK && w.len - hdr_at != NN_BLOB_HEADER_LEN)
 		w.err = NN_BYTES_EINVAL;	/* cannot happen: header layout changed */
 	nn_bw_patch_u64(&w, hdr_at, total);
@@ -534,6 +628,8 @@ nn_blob_write(const NnModel *m, const NnBlobMaps *maps, int with_adam,
 		nn_bw_i64(&w, tt->cols);
 		nn_bw_f32_array(&w, m->params + tt->offset, (size_t) (tt->rows * tt->cols));
 	}
+	if (cooc_nnz > 0)
+		put_cooc(&w, &m->cooc);
 	if (has_adam)
 	{
 		nn_bw_f32_array(&w, m->adam_m, m->n_params);
@@ -598,6 +694,16 @@ check_header(const BlobHeader *h, char *msg, size_t msglen)
 	if (h->n_tensors < 1 || h->n_tensors > NN_MAX_TENSORS)
 		return fail(msg, msglen, NN_BLOB_EHEADER, "tensor count %d out of range 1..%d",
 					h->n_tensors, NN_MAX_TENSORS);
+	/* nn_config_validate accepts auto, a stored model has a chosen weight */
+	if (h->cfg.cooc_lambda == NN_COOC_AUTO)
+		return fail(msg, msglen, NN_BLOB_EHEADER,
+					"cooc_lambda is auto (-1), a stored model has a chosen weight");
+	if (!(h->cfg.cooc_lambda >= 0.0f && h->cfg.cooc_lambda <= NN_COOC_MAX_LAMBDA))
+		return fail(msg, msglen, NN_BLOB_EHEADER, "cooc_lambda %g is outside [0, %g]",
+					(double) h->cfg.cooc_lambda, (double) NN_COOC_MAX_LAMBDA);
+	if (h->cooc_nnz < 0)
+		return fail(msg, msglen, NN_BLOB_EHEADER, "negative co-occurrence entry count %lld",
+					(long long) h->cooc_nnz);
 	return NN_BLOB_OK;
 }
 
@@ -611,6 +717,49 @@ section_fail(const NnByteReader *r, int code_badlen, const char *what,
 					what, r->err_pos);
 	return fail(msg, msglen, code_badlen, "%s: %s at offset %zu", what,
 				nn_bytes_strerror(r->err), r->err_pos);
+}
+
+/*
+ * Parse the neighbour table section into m->cooc (arrays already sized
+ * for the header's cooc_nnz > 0): the row counts become the offsets, each
+ * checked to be >= 0 and to stay within nnz before the columns and
+ * weights are read; then the rules of NnCooc (nn_cooc_check).
+ */
+static int
+read_cooc(NnByteReader *r, NnModel *m, char *msg, size_t msglen)
+{
+	NnCooc	   *t = &m->cooc;
+	char		why[200];
+	int32_t		i;
+
+	t->off[0] = 0;
+	for (i = 0; i < t->n_rows; i++)
+	{
+		int32_t		n;
+
+		if (nn_br_i32(r, &n) != NN_BYTES_OK)
+			return section_fail(r, NN_BLOB_ECOOC, "co-occurrence row counts", msg, msglen);
+		if (n < 0)
+			return fail(msg, msglen, NN_BLOB_ECOOC,
+						"co-occurrence table row %d: negative count %d", (int) i, (int) n);
+		/* off[i] <= nnz < 2^62 here, so the sum cannot overflow */
+		if (n > t->nnz - t->off[i])
+			return fail(msg, msglen, NN_BLOB_ECOOC,
+						"co-occurrence row counts exceed the header's %lld entries at row %d",
+						(long long) t->nnz, (int) i);
+		t->off[i + 1] = t->off[i] + n;
+	}
+	if (t->off[t->n_rows] != t->nnz)
+		return fail(msg, msglen, NN_BLOB_ECOOC,
+					"co-occurrence row counts sum to %lld, the header says %lld entries",
+					(long long) t->off[t->n_rows], (long long) t->nnz);
+	nn_br_i32_array(r, t->col, (size_t) t->nnz);
+	nn_br_f32_array(r, t->w, (size_t) t->nnz);
+	if (r->err != NN_BYTES_OK)
+		return section_fail(r, NN_BLOB_ECOOC, "co-occurrence table", msg, msglen);
+	if (nn_cooc_check(t, m->cfg.N, m->cfg.cooc_k, why, sizeof(why)) != NN_OK)
+		return fail(msg, msglen, NN_BLOB_ECOOC, "%s", why);
+	return NN_BLOB_OK;
 }
 
 /* Parse the body (after the header) into b; everything already sized. */
@@ -725,6 +874,10 @@ read_body(NnByteReader *r, const BlobHeader *h, NnBlob *b, char *label_area,
 			return rc;
 	}
 
+	/* item neighbour table (format 2, when it has entries) */
+	if (m->cooc.n_rows > 0 && (rc = read_cooc(r, m, msg, msglen)) != NN_BLOB_OK)
+		return rc;
+
 	/* Adam state */
 	if (h->has_adam)
 	{
@@ -764,6 +917,7 @@ nn_blob_read(const uint8_t *buf, size_t len, NnBlob *b, char *msg, size_t msglen
 	NnConfig   *c = &h.cfg;
 	uint32_t	version,
 				hdr_len,
+				want_hdr,
 				crc_stored,
 				crc;
 	uint64_t	need,
@@ -773,7 +927,11 @@ nn_blob_read(const uint8_t *buf, size_t len, NnBlob *b, char *msg, size_t msglen
 				off_event,
 				off_params,
 				off_adam,
-				off_labels;
+				off_cooc,
+				off_col,
+				off_w,
+				off_labels,
+				nnz;
 	size_t		np;
 	uint8_t    *mem;
 	int			rc;
@@ -800,22 +958,22 @@ nn_blob_read(const uint8_t *buf, size_t len, NnBlob *b, char *msg, size_t msglen
 	nn_br_skip(&r, 8);
 	nn_br_u32(&r, &version);
 	nn_br_u32(&r, &hdr_len);
-	if (version != NN_BLOB_FORMAT)
+	if (version < NN_BLOB_FORMAT_MIN || version > NN_BLOB_FORMAT)
 		return fail(msg, msglen, NN_BLOB_EVERSION,
-					"blob format version %u is not supported (this build reads version %d)",
-					version, NN_BLOB_FORMAT);
-	if (hdr_len != NN_BLOB_HEADER_LEN)
+					"blob format version %u is not supported (this build reads versions %d to %d)",
+					version, NN_BLOB_FORMAT_MIN, NN_BLOB_FORMAT);
+	want_hdr = version == 1 ? NN_BLOB_HEADER_LEN_V1 : NN_BLOB_HEADER_LEN_V2;
+	if (hdr_len != want_hdr)
 		return fail(msg, msglen, NN_BLOB_EHEADER,
-					"header length %u, format %d has %d", hdr_len, NN_BLOB_FORMAT,
-					NN_BLOB_HEADER_LEN);
-	if (len - PREAMBLE_LEN < NN_BLOB_HEADER_LEN)
+					"header length %u, format %u has %u", hdr_len, version, want_hdr);
+	if (len - PREAMBLE_LEN < hdr_len)
 		return fail(msg, msglen, NN_BLOB_ETRUNC, "blob is %zu bytes, too short for the header", len);
 
 	/* total length and checksum */
-	nn_br_init(&r, buf + PREAMBLE_LEN, NN_BLOB_HEADER_LEN);
-	if (get_header(&r, &h) != NN_BYTES_OK)
+	nn_br_init(&r, buf + PREAMBLE_LEN, hdr_len);
+	if (get_header(&r, version, &h) != NN_BYTES_OK)
 		return fail(msg, msglen, NN_BLOB_EHEADER, "header could not be parsed");
-	if (h.total_len < PREAMBLE_LEN + NN_BLOB_HEADER_LEN + 4)
+	if (h.total_len < (uint64_t) PREAMBLE_LEN + hdr_len + 4)
 		return fail(msg, msglen, NN_BLOB_EHEADER, "total length %llu is too small",
 					(unsigned long long) h.total_len);
 	if ((uint64_t) len < h.total_len)
@@ -841,8 +999,10 @@ nn_blob_read(const uint8_t *buf, size_t len, NnBlob *b, char *msg, size_t msglen
 		return fail(msg, msglen, NN_BLOB_EHEADER,
 					"header says %llu parameters, the configuration implies %zu",
 					(unsigned long long) h.n_params, np);
-	if (body_fixed_bytes(c, h.event_kind, h.label_bytes, h.n_params, h.has_adam, &need) != 0 ||
-		acc_add_mul(&need, PREAMBLE_LEN + NN_BLOB_HEADER_LEN, 1) != 0 ||
+	nnz = (uint64_t) h.cooc_nnz;	/* >= 0, checked */
+	if (body_fixed_bytes(c, h.event_kind, h.label_bytes, h.n_params, nnz, h.has_adam,
+						 &need) != 0 ||
+		acc_add_mul(&need, (uint64_t) PREAMBLE_LEN + hdr_len, 1) != 0 ||
 		need > h.total_len)
 		return fail(msg, msglen, NN_BLOB_EHEADER,
 					"the header's sizes need more than the blob's %zu bytes", len);
@@ -851,7 +1011,9 @@ nn_blob_read(const uint8_t *buf, size_t len, NnBlob *b, char *msg, size_t msglen
 	 * One allocation, bounded by a small multiple of len (every element
 	 * counted here occupies at least half its size in the input):
 	 * user_ext, item_ext, event values or label pointers (8-byte aligned),
-	 * params, Adam m and v, label characters with NUL terminators.
+	 * params, Adam m and v, the neighbour table (offsets 8-byte aligned,
+	 * columns, weights; the offsets take at most twice their row counts'
+	 * bytes plus 8), label characters with NUL terminators.
 	 */
 	sz = 0;
 	acc_add_mul(&sz, (uint64_t) c->U, 8);
@@ -865,6 +1027,14 @@ nn_blob_read(const uint8_t *buf, size_t len, NnBlob *b, char *msg, size_t msglen
 	off_adam = sz;
 	if (h.has_adam)
 		acc_add_mul(&sz, h.n_params, 8);
+	sz = align8(sz);
+	off_cooc = sz;
+	if (nnz > 0)
+		acc_add_mul(&sz, (uint64_t) c->N + 1, 8);
+	off_col = sz;
+	acc_add_mul(&sz, nnz, 4);
+	off_w = sz;
+	acc_add_mul(&sz, nnz, 4);
 	off_labels = sz;
 	if (h.event_kind == EV_TEXT)
 	{
@@ -895,7 +1065,8 @@ nn_blob_read(const uint8_t *buf, size_t len, NnBlob *b, char *msg, size_t msglen
 		nn_blob_free(b);
 		return rc;
 	}
-	if (blob_total_bytes(&b->model, h.event_kind, h.label_bytes, h.has_adam, &total) != 0 ||
+	if (blob_total_bytes(&b->model, h.event_kind, h.label_bytes, nnz, h.has_adam, hdr_len,
+						 &total) != 0 ||
 		total != h.total_len)
 	{
 		rc = fail(msg, msglen, NN_BLOB_EHEADER,
@@ -911,6 +1082,15 @@ nn_blob_read(const uint8_t *buf, size_t len, NnBlob *b, char *msg, size_t msglen
 		b->model.adam_t = h.adam_t;
 		b->has_adam = 1;
 	}
+	if (nnz > 0)
+	{
+		/* borrowed from mem (cooc.mem NULL); filled by read_body */
+		b->model.cooc.n_rows = c->N;
+		b->model.cooc.nnz = h.cooc_nnz;
+		b->model.cooc.off = (int64_t *) (mem + off_cooc);
+		b->model.cooc.col = (int32_t *) (mem + off_col);
+		b->model.cooc.w = (float *) (mem + off_w);
+	}
 	b->maps.n_users = c->U;
 	b->maps.n_items = c->N;
 	b->maps.n_events = c->n_E;
@@ -922,7 +1102,7 @@ nn_blob_read(const uint8_t *buf, size_t len, NnBlob *b, char *msg, size_t msglen
 		b->maps.event_label = (const char *const *) (mem + off_event);
 
 	nn_br_init(&r, buf, len);
-	nn_br_skip(&r, PREAMBLE_LEN + NN_BLOB_HEADER_LEN);
+	nn_br_skip(&r, PREAMBLE_LEN + (size_t) hdr_len);
 	rc = read_body(&r, &h, b, (char *) (mem + off_labels), msg, msglen);
 	if (rc != NN_BLOB_OK)
 	{

@@ -67,6 +67,13 @@ preset_tacaser(NnConfig *c)
 	 * won the new-target users on validation, input tables did not
 	 * (test/bench/TUNING.md); without categories this changes nothing */
 	c->use_category = NN_CAT_OUTPUT;
+	/* co-occurrence mixture (cooc.c): lifted the new-target users on the
+	 * Taobao validation split without hurting the others; its weight is
+	 * chosen per model on the validation split (test/bench/TUNING.md) */
+	c->cooc_k = 100;
+	c->cooc_window = 1;
+	c->cooc_decay = 0.5f;
+	c->cooc_lambda = NN_COOC_AUTO;
 	c->dropout = 0.5f;
 	c->user_dropout = 0.1f;
 	c->l2 = 1e-4f;			/* §5.8 says 1e-6; 1e-4 won on validation (test/bench/TUNING.md) */
@@ -107,6 +114,8 @@ nn_config_preset(NnConfig *cfg, const char *name)
 		cfg->time_mode = NN_TIME_NONE;
 		cfg->conv_mask_windows = 0;
 		cfg->use_category = 0;	/* the reference has no side information */
+		cfg->cooc_k = 0;		/* nor a co-occurrence mixture */
+		cfg->cooc_lambda = 0.0f;
 		cfg->negatives = 3;
 		cfg->user_dropout = 0.0f;
 		cfg->l2 = 1e-6f;
@@ -291,6 +300,15 @@ nn_config_validate(const NnConfig *c, char *msg, size_t msglen)
 		return bad(msg, msglen, "unknown tref_mode", c->tref_mode);
 	if ((unsigned) c->use_category > NN_CAT_BOTH)
 		return bad(msg, msglen, "use_category must be in 0..3", c->use_category);
+	if (c->cooc_k < 0 || c->cooc_k > NN_COOC_MAX_K)
+		return bad(msg, msglen, "cooc_k must be in 0..100000", c->cooc_k);
+	if (c->cooc_k > 0 && (c->cooc_window < 1 || c->cooc_window > NN_COOC_MAX_WINDOW))
+		return bad(msg, msglen, "cooc_window must be in 1..1000", c->cooc_window);
+	if (!in_range(c->cooc_decay, 0.0, 1.0))
+		return bad(msg, msglen, "cooc_decay must be in [0, 1]", c->cooc_decay);
+	if (c->cooc_lambda != NN_COOC_AUTO &&
+		!in_range(c->cooc_lambda, 0.0, NN_COOC_MAX_LAMBDA))
+		return bad(msg, msglen, "cooc_lambda must be in [0, 0.95] or auto", c->cooc_lambda);
 	if (c->n_C < 0)
 		return bad(msg, msglen, "n_C (item categories incl. PAD) must be >= 0", c->n_C);
 	if (!in_range(c->dropout, 0.0, 0.99))

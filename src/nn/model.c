@@ -257,6 +257,7 @@ void
 nn_model_free(NnModel *m)
 {
 	nn_category_free(m);
+	nn_cooc_free(&m->cooc);
 	if (m->owns_params)
 		free(m->params);
 	free(m->adam_m);
@@ -305,6 +306,8 @@ nn_infer_free(NnInfer *w)
 		return;
 	nn_prep_free(&w->prep);
 	nn_shard_free(&w->shard);
+	free(w->cooc_q);
+	free(w->cooc_touched);
 	free(w);
 }
 

@@ -50,6 +50,12 @@ extern const char *nn_strerror(int code);
 #define NN_CAT_OUTPUT		2		/* W2_eff[i] = W2[i] + C_out[cat(i)],
 									 * b2_eff[i] = b2[i] + c_b[cat(i)] */
 #define NN_CAT_BOTH			3
+
+/* Co-occurrence mixture (NnConfig.cooc_*; cooc.c). */
+#define NN_COOC_AUTO		(-1.0f)	/* cooc_lambda: choose on validation */
+#define NN_COOC_MAX_LAMBDA	0.95f
+#define NN_COOC_MAX_K		100000
+#define NN_COOC_MAX_WINDOW	1000
 #define NN_TIME_UNIT_SECONDS	60	/* bucket base unit (§5.3.2) */
 #define NN_DECAY_UNIT_SECONDS	3600	/* decay time term unit (§5.5 F5) */
 
@@ -120,6 +126,14 @@ typedef struct NnConfig
 	NnTrefMode	tref_mode;		/* used by nn_time_features() */
 	int			conv_mask_windows;	/* 1: max-pool over non-padded windows only */
 	int			use_category;	/* NN_CAT_* bits; active only with n_C >= 2 */
+
+	/* co-occurrence mixture (cooc.c; not in the spec): the scores rank
+	 * (1 - lambda) softmax(model) + lambda q, q from item neighbours */
+	int			cooc_k;			/* neighbours kept per item; 0 = off */
+	int			cooc_window;	/* pairs at most this many positions apart */
+	float		cooc_decay;		/* weight of the k-th newest history item: decay^k */
+	float		cooc_lambda;	/* in [0, NN_COOC_MAX_LAMBDA]; NN_COOC_AUTO = the
+								 * trainer picks it on the validation split */
 
 	/* regularisation */
 	float		dropout;		/* p on the fused features (F7) */
@@ -231,6 +245,22 @@ enum
 	NN_T_Q = 0, NN_T_A, NN_T_G, NN_T_P, NN_T_F1	/* F_h = NN_T_F1 + h-1 */
 };
 
+/*
+ * Item neighbour table (cooc.c): row i lists up to cooc_k items j != i
+ * with w(i, j) = (pairs of i and j at most cooc_window positions apart in
+ * a training sequence) / (all such pairs of i); columns strictly
+ * ascending, 1 <= j < N, 0 < w <= 1, each row's weights sum to at most 1.
+ */
+typedef struct NnCooc
+{
+	int32_t		n_rows;			/* N, or 0 = no table */
+	int64_t		nnz;
+	int64_t    *off;			/* [n_rows + 1] row starts */
+	int32_t    *col;			/* [nnz] */
+	float	   *w;				/* [nnz] */
+	void	   *mem;			/* owned allocation (nn_cooc_free), or NULL */
+} NnCooc;
+
 typedef struct NnModel
 {
 	NnConfig	cfg;			/* validated, loss resolved */
@@ -270,6 +300,10 @@ typedef struct NnModel
 								 * [N*2d], b2 [N] (output side) */
 	int			eff_stale;		/* eff is older than the tables, except for the
 								 * rows the last batch read (see category.c) */
+
+	/* item neighbour table of the co-occurrence mixture (cooc.c); empty
+	 * (n_rows 0) when cooc_k is 0 or the mixture is not used */
+	NnCooc		cooc;
 } NnModel;
 
 /* Number of parameter floats for a configuration (for external arenas). */
@@ -295,6 +329,29 @@ extern void nn_model_free(NnModel *m);
 
 /* Tensor by name, or NULL. */
 extern const NnTensor *nn_model_tensor(const NnModel *m, const char *name);
+
+/* ---- co-occurrence mixture (cooc.c) -------------------------------- */
+
+/*
+ * Build an item neighbour table (NnCooc) from the first n_train[u] events
+ * of every user's sequence (CSR seq_off[U+1] / seq_item, dense items
+ * 1..N-1, 0 ignored): every pair of different items at most window
+ * positions apart counts once for both items; each row keeps its k
+ * largest counts (ties: smaller item id), divided by the row's total.
+ * Returns NN_OK, NN_ERR_NOMEM or NN_ERR_CONFIG (bad sizes).
+ */
+extern int	nn_cooc_build(NnCooc *c, int32_t N, int32_t U, const int64_t *seq_off,
+						  const int32_t *seq_item, const int32_t *n_train,
+						  int k, int window);
+
+/* Free a table built by nn_cooc_build (no-op for borrowed memory). */
+extern void nn_cooc_free(NnCooc *c);
+
+/*
+ * Check a table for N items and at most k per row (the blob reader's
+ * rules in NnCooc); NN_OK or NN_ERR_CONFIG with a message.
+ */
+extern int	nn_cooc_check(const NnCooc *c, int32_t N, int k, char *msg, size_t msglen);
 
 /* ---- item-category tables (category.c) ----------------------------- */
 
@@ -442,5 +499,19 @@ extern void nn_score_all(const NnModel *m, const float *x, float *scores);
 
 /* S[r][i] for rows users (X is rows x 2d, S is rows x N), one GEMM. */
 extern void nn_score_block(const NnModel *m, const float *X, int rows, float *S);
+
+/*
+ * Apply the co-occurrence mixture to one user's scores (N floats, from
+ * nn_score_all or a row of nn_score_block) given the user's history window
+ * hist[M] (left-padded with 0, newest last, as in NnBatch.items).  Items
+ * then rank by (1 - lambda) softmax(scores) + lambda q, q = the history's
+ * neighbour weights (decay^k for the k-th newest item) normalised to sum
+ * 1; only items with q > 0 change, to logaddexp(s, log(lambda / (1 -
+ * lambda) q) + logsumexp(scores)), so the others keep their raw scores.
+ * No-op when cooc_lambda is 0 or the model has no table.  w supplies the
+ * scratch space.  NN_OK or NN_ERR_NOMEM.
+ */
+extern int	nn_cooc_mix(const NnModel *m, NnInfer *w, const int32_t *hist, int M,
+						float *scores);
 
 #endif							/* CNNREC_NN_MODEL_H */

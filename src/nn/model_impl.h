@@ -169,6 +169,10 @@ struct NnInfer
 {
 	NnPrep		prep;
 	NnShard		shard;
+	/* nn_cooc_mix scratch: q per item (zero between calls), touched items */
+	double	   *cooc_q;
+	int32_t    *cooc_touched;
+	int32_t		cooc_cap;
 };
 
 /* ---- layers.c ------------------------------------------------------ */

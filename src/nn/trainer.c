@@ -235,9 +235,11 @@ score_case(void *arg, const NnDsEvalCase *c, float *scores)
 	if (e->item_map == NULL)
 	{
 		nn_score_all(e->m, e->x, scores);
-		return 0;
+		return nn_cooc_mix(e->m, e->infer, nb.items, cfg->M, scores);
 	}
 	nn_score_all(e->m, e->x, e->mscores);
+	if ((rc = nn_cooc_mix(e->m, e->infer, nb.items, cfg->M, e->mscores)) != NN_OK)
+		return rc;
 	for (i = 0; i < e->sp->ds->n_items; i++)
 		scores[i] = e->item_map[i] > 0 ? e->mscores[e->item_map[i]] : -INFINITY;
 	return 0;
@@ -472,6 +474,66 @@ train_loop(Run *r, NnTrainResult *res)
 	return NN_OK;
 }
 
+/* Weights of the co-occurrence mixture tried on the validation split. */
+static const float cooc_grid[] = {0.05f, 0.1f, 0.2f, 0.3f, 0.4f, 0.5f, 0.6f, 0.7f};
+
+/*
+ * The co-occurrence mixture (cooc.c) of the returned model: build the
+ * neighbour table from the training events and, for cooc_lambda AUTO,
+ * keep the grid's weight with the best validation NDCG@10 (0, the plain
+ * model, unless a weight beats it).  Without a validation split AUTO
+ * means 0.  A weight of 0 drops the table.
+ */
+static int
+choose_cooc(Run *r, NnTrainResult *res)
+{
+	NnConfig   *c = &r->m.cfg;
+	int			auto_pick = c->cooc_lambda == NN_COOC_AUTO;
+	int			has_valid = r->s->split == NN_SPLIT_LOO && r->sp.n_eval > 0 &&
+		res->best_epoch > 0;
+	double		best;
+	size_t		g;
+	int			rc;
+
+	if (auto_pick)
+		c->cooc_lambda = 0.0f;
+	if (c->cooc_k == 0 || (auto_pick && !has_valid) || (!auto_pick && c->cooc_lambda == 0.0f))
+		return NN_OK;
+	if (nn_cooc_build(&r->m.cooc, r->ds->n_items, r->ds->n_users, r->ds->seq_off,
+					  r->ds->seq_item, r->sp.n_train, c->cooc_k, c->cooc_window) != NN_OK)
+		return fail(r, NN_ERR_NOMEM, "out of memory for the co-occurrence table", NULL);
+	if (auto_pick)
+	{
+		best = res->valid.ndcg[k10(&res->valid)];
+		res->cooc_grid[res->n_cooc_grid].lambda = 0.0f;
+		res->cooc_grid[res->n_cooc_grid++].valid_ndcg10 = best;
+		for (g = 0; g < sizeof(cooc_grid) / sizeof(cooc_grid[0]); g++)
+		{
+			NnEvalReport rep;
+			NnMetrics	m;
+
+			c->cooc_lambda = cooc_grid[g];
+			nn_eval_report_init(&rep, NULL, 0);
+			if ((rc = evaluate(r, NN_PHASE_VALID, 0, &rep)) != NN_OK)
+				return rc;
+			nn_eval_metrics(&rep.all, &m);
+			res->cooc_grid[res->n_cooc_grid].lambda = cooc_grid[g];
+			res->cooc_grid[res->n_cooc_grid++].valid_ndcg10 = m.ndcg[k10(&m)];
+			if (m.ndcg[k10(&m)] > best)
+			{
+				best = m.ndcg[k10(&m)];
+				res->valid = m;
+				res->cooc_lambda = cooc_grid[g];
+			}
+		}
+		c->cooc_lambda = res->cooc_lambda;
+	}
+	res->cooc_lambda = c->cooc_lambda;
+	if (c->cooc_lambda == 0.0f)
+		nn_cooc_free(&r->m.cooc);
+	return NN_OK;
+}
+
 /* Final evaluation on the test split (model, sampled-100, popularity). */
 static int
 final_eval(Run *r, NnTrainResult *res)
@@ -658,6 +720,8 @@ trainer_run(const NnDataset *ds, const NnConfig *cfg, const NnTrainSettings *s,
 	rc = setup(&r, res);
 	if (rc == NN_OK)
 		rc = train_loop(&r, res);
+	if (rc == NN_OK)
+		rc = choose_cooc(&r, res);
 	if (rc == NN_OK)
 		rc = final_eval(&r, res);
 	res->train_seconds = r.train_sec;

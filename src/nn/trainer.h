@@ -93,6 +93,13 @@ typedef struct NnTrainResult
 	NnMetrics	test_repeat;	/* test users whose target was seen before */
 	NnMetrics	test_sampled100;	/* labelled sampled-100 (uniform) variant */
 	NnMetrics	pop_test;		/* most-popular baseline, same split and exclusion */
+	float		cooc_lambda;	/* co-occurrence mixture weight of the model */
+	int			n_cooc_grid;	/* weights tried on validation (cooc_lambda auto) */
+	struct
+	{
+		float		lambda;
+		double		valid_ndcg10;
+	}			cooc_grid[12];
 	int			n_curve;		/* validation NDCG@10 per evaluated epoch */
 	int			curve_epoch[1024];
 	double		curve_ndcg10[1024];

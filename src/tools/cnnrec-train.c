@@ -129,6 +129,10 @@ static const OptDef opts[] = {
 	{"time_mode", K_ENUM, CFG(time_mode), 0, 0, nn_time_mode_names, "attention time term: none | bucket | decay"},
 	{"tref_mode", K_ENUM, CFG(tref_mode), 0, 0, nn_tref_names, "time reference: last | now"},
 	{"category", K_ENUM, CFG(use_category), 0, 0, nn_category_names, "item-category tables: off | input | output | on (both); needs categories (taobao)"},
+	{"cooc_k", K_INT, CFG(cooc_k), 0, NN_COOC_MAX_K, NULL, "co-occurrence mixture: neighbours kept per item (tacaser 100; 0 = off)"},
+	{"cooc_window", K_INT, CFG(cooc_window), 1, NN_COOC_MAX_WINDOW, NULL, "co-occurrence mixture: pairs at most this many events apart (default 1)"},
+	{"cooc_decay", K_FLOAT, CFG(cooc_decay), 0, 1, NULL, "co-occurrence mixture: weight of the k-th newest history item is decay^k (default 0.5)"},
+	{"cooc_weight", K_FLOAT, CFG(cooc_lambda), -1, NN_COOC_MAX_LAMBDA, NULL, "co-occurrence mixture weight in [0, 0.95], or auto: chosen on validation (tacaser default)"},
 	{"conv_mask_windows", K_FLAG, CFG(conv_mask_windows), 0, 1, NULL, "max-pool over non-padded windows only"},
 	/* regularisation, loss */
 	{"dropout", K_FLOAT, CFG(dropout), 0, 0.95, NULL, "dropout on the fused features"},
@@ -359,6 +363,13 @@ set_value(Cli *cli, const OptDef *o, const char *v)
 
 				errno = 0;
 				x = strtod(v, &end);
+				if (o->min == NN_COOC_AUTO && strcmp(v, "auto") == 0)
+				{
+					*(float *) field = NN_COOC_AUTO;	/* only cooc_weight */
+					return;
+				}
+				if (o->min == NN_COOC_AUTO)
+					x = x < 0 ? NAN : x;	/* "auto", not -1 */
 				if (end == v || *end != '\0' || errno != 0 || !isfinite(x))
 					usage_error("option %s: \"%s\" is not a number", dash_name(o->name), v);
 				if (x < o->min || x > o->max)
@@ -661,11 +672,14 @@ print_metrics(const char *label, const NnMetrics *m)
 static void
 print_config(const NnConfig *c, const Cli *cli)
 {
+	char		cooc_text[32];
+
+	snprintf(cooc_text, sizeof(cooc_text), "%g", (double) c->cooc_lambda);
 	printf("config: preset %s, d %d, L %d, M %d, T %d, nh %d, nv %d, act %s/%s, "
 		   "vertical %d, horizontal %d, attention %d, event_emb %d, time_emb %d, time_mode %s, "
 		   "tref %s, mask_windows %d, dropout %g, user_dropout %g, l2 %g, loss %s, negatives %d, "
 		   "batch %d, lr %g, epochs %d, eval_every %d, patience %d, instances %s, seed %llu, threads %d, "
-		   "exclude_seen %s, category %s\n",
+		   "exclude_seen %s, category %s, cooc_k %d, cooc_weight %s\n",
 		   cli->preset, c->d, c->L, c->M, c->T, c->nh, c->nv, nn_act_name(c->act_conv),
 		   nn_act_name(c->act_fc), c->use_vertical, c->use_horizontal, c->use_attention,
 		   c->use_event_emb, c->use_time_emb, nn_time_mode_name(c->time_mode),
@@ -673,7 +687,8 @@ print_config(const NnConfig *c, const Cli *cli)
 		   (double) c->dropout, (double) c->user_dropout, (double) c->l2, nn_loss_name(c->loss),
 		   c->negatives, c->batch, (double) c->lr, c->epochs, c->eval_every, c->patience,
 		   c->instances == NN_INST_CASER ? "caser" : "prefixes", (unsigned long long) c->seed,
-		   cli->threads, cli->exclude_seen ? "on" : "off", nn_category_names[c->use_category & 3]);
+		   cli->threads, cli->exclude_seen ? "on" : "off", nn_category_names[c->use_category & 3],
+		   c->cooc_k, c->cooc_lambda == NN_COOC_AUTO ? "auto" : cooc_text);
 }
 
 /* The final JSON line. */
@@ -703,6 +718,7 @@ print_json(const Cli *cli, const char *preset, const NnTrainResult *res, const c
 			res->train_seconds, peak_rss_mb());
 	if (res->n_categories > 0)
 		fprintf(f, ", \"categories\": %d", res->n_categories);
+	fprintf(f, ", \"cooc_weight\": %g", (double) res->cooc_lambda);
 	json_metrics(f, "valid", &res->valid, res->has_eval);
 	json_metrics(f, "test", &res->test, res->has_eval);
 	json_metrics(f, "test_sampled100", &res->test_sampled100, res->has_eval);
@@ -722,6 +738,15 @@ print_summary(const NnTrainResult *res, int exclude_seen)
 		return;
 	printf("results (leave-last-out, full ranking, history %s, pessimistic ties):\n",
 		   exclude_seen ? "excluded" : "not excluded");
+	if (res->n_cooc_grid > 0)
+	{
+		int			g;
+
+		printf("co-occurrence mixture, validation NDCG@10 by weight:");
+		for (g = 0; g < res->n_cooc_grid; g++)
+			printf(" %g: %.4f", (double) res->cooc_grid[g].lambda, res->cooc_grid[g].valid_ndcg10);
+		printf("; chosen %g\n", (double) res->cooc_lambda);
+	}
 	print_metrics(res->epochs_run > 0 ? "validation (best epoch)" : "validation", &res->valid);
 	print_metrics("test", &res->test);
 	print_metrics("test, target new to the user", &res->test_fresh);
@@ -976,6 +1001,8 @@ load_score(void *arg, const NnDsEvalCase *c, float *scores)
 	if ((rc = nn_user_vector(m, L->infer, &nb, 0, L->x, NULL)) != NN_OK)
 		return rc;
 	nn_score_all(m, L->x, L->bscores);
+	if ((rc = nn_cooc_mix(m, L->infer, L->items, cfg->M, L->bscores)) != NN_OK)
+		return rc;
 	scores[0] = -INFINITY;
 	for (i = 1; i < L->sp->ds->n_items; i++)
 		scores[i] = L->item_map[i] ? L->bscores[L->item_map[i]] : -INFINITY;
@@ -1041,7 +1068,7 @@ read_whole_file(const char *path, size_t *len)
 }
 
 static int
-evaluate_blob(Cli *cli, int fmt)
+evaluate_blob(Cli *cli, const int *explicit, int fmt)
 {
 	NnDataset	ds;
 	NnDsSplit	sp;
@@ -1063,6 +1090,15 @@ evaluate_blob(Cli *cli, int fmt)
 	free(buf);
 	if (rc != NN_BLOB_OK)
 		die("%s: %s: %s", cli->load, nn_blob_strerror(rc), msg);
+	/* --cooc-weight W re-weights a stored mixture (the table is the blob's) */
+	if (given(explicit, "cooc_weight"))
+	{
+		if (cli->cfg.cooc_lambda == NN_COOC_AUTO)
+			die("--cooc-weight auto needs training; give a weight to re-weight a stored model");
+		if (blob.model.cooc.n_rows == 0 && cli->cfg.cooc_lambda > 0)
+			die("%s has no co-occurrence table to weight", cli->load);
+		blob.model.cfg.cooc_lambda = cli->cfg.cooc_lambda;
+	}
 	cli->cfg = blob.model.cfg;
 	preset = blob.model.cfg.instances == NN_INST_CASER && !blob.model.cfg.use_attention ? "caser" : "tacaser";
 	snprintf(cli->preset, sizeof(cli->preset), "%s", preset);
@@ -1217,6 +1253,6 @@ main(int argc, char **argv)
 	if (fmt < 0)
 		usage_error("unknown format \"%s\"", cli.format);
 	if (cli.load)
-		return evaluate_blob(&cli, fmt);
+		return evaluate_blob(&cli, explicit, fmt);
 	return train(&cli, explicit, fmt);
 }

@@ -81,6 +81,18 @@ result_json(const NnTrainResult *res)
 		metrics_json(&s, "popularity_test", &res->pop_test);
 		appendStringInfoString(&s, ", ");
 	}
+	/* the co-occurrence mixture's weight, and the validation runs that chose it */
+	appendStringInfo(&s, "\"cooc_weight\": %g, ", (double) res->cooc_lambda);
+	if (res->n_cooc_grid > 0)
+	{
+		int			g;
+
+		appendStringInfoString(&s, "\"cooc_valid_ndcg10\": {");
+		for (g = 0; g < res->n_cooc_grid; g++)
+			appendStringInfo(&s, "%s\"%g\": %.6f", g ? ", " : "",
+							 (double) res->cooc_grid[g].lambda, res->cooc_grid[g].valid_ndcg10);
+		appendStringInfoString(&s, "}, ");
+	}
 	appendStringInfo(&s, "\"best_epoch\": %d, \"epochs\": %d}", res->best_epoch, res->epochs_run);
 	return s.data;
 }
