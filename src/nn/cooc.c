@@ -102,6 +102,7 @@ nn_cooc_build(NnCooc *c, int32_t N, int32_t U, const int64_t *seq_off,
 	int32_t    *adj = NULL;
 	CoocPair   *row = NULL;
 	int64_t		n_adj = 0,
+				max_deg = 0,
 				nnz = 0,
 				a,
 				b;
@@ -132,6 +133,8 @@ nn_cooc_build(NnCooc *c, int32_t N, int32_t U, const int64_t *seq_off,
 		int64_t		n = deg[i + 1] - deg[i],
 					distinct = 0;
 
+		if (n > max_deg)
+			max_deg = n;
 		qsort(adj + deg[i], (size_t) n, sizeof(int32_t), cmp_i32);
 		for (a = 0; a < n; a++)
 			distinct += (a == 0 || adj[deg[i] + a] != adj[deg[i] + a - 1]);
@@ -139,7 +142,7 @@ nn_cooc_build(NnCooc *c, int32_t N, int32_t U, const int64_t *seq_off,
 	}
 	c->mem = malloc(sizeof(int64_t) * ((size_t) N + 1) +
 					(sizeof(int32_t) + sizeof(float)) * (size_t) (nnz > 0 ? nnz : 1));
-	row = malloc(sizeof(CoocPair) * (size_t) (n_adj > 0 ? n_adj : 1));
+	row = malloc(sizeof(CoocPair) * (size_t) (max_deg > 0 ? max_deg : 1));
 	if (c->mem == NULL || row == NULL)
 		goto done;
 	c->n_rows = N;
@@ -186,6 +189,21 @@ done:
 	free(adj);
 	free(row);
 	return rc;
+}
+
+/* Upper estimate of nn_cooc_build's peak bytes; see model.h. */
+uint64_t
+nn_cooc_memory_estimate(int32_t N, int64_t n_events, int k, int window)
+{
+	uint64_t	pairs = 2 * (uint64_t) n_events * (uint64_t) (window > 0 ? window : 0),
+				nnz = (uint64_t) N * (uint64_t) (k > 0 ? k : 0);
+
+	if (k <= 0)
+		return 0;
+	if (nnz > pairs)
+		nnz = pairs;
+	/* degrees, partners, one row's pairs (at most all), the table */
+	return (uint64_t) (N + 1) * 24 + pairs * (4 + 16) + nnz * 8;
 }
 
 /* Free an owned table. */

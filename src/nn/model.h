@@ -344,6 +344,10 @@ extern int	nn_cooc_build(NnCooc *c, int32_t N, int32_t U, const int64_t *seq_off
 						  const int32_t *seq_item, const int32_t *n_train,
 						  int k, int window);
 
+/* Upper estimate of the bytes nn_cooc_build allocates for n_events
+ * training events (0 when k is 0). */
+extern uint64_t nn_cooc_memory_estimate(int32_t N, int64_t n_events, int k, int window);
+
 /* Free a table built by nn_cooc_build (no-op for borrowed memory). */
 extern void nn_cooc_free(NnCooc *c);
 

@@ -653,7 +653,8 @@ nn_trainer_memory_estimate(const NnDataset *ds, const NnConfig *cfg, int threads
 		(uint64_t) ds->n_items * 32;
 	/* params + Adam m, v + best copy + one dense gradient per thread */
 	return params * (4 + (uint64_t) (threads < 1 ? 1 : threads)) +
-		per_thread * (uint64_t) (threads < 1 ? 1 : threads) + data + (uint64_t) c.N * 8;
+		per_thread * (uint64_t) (threads < 1 ? 1 : threads) + data + (uint64_t) c.N * 8 +
+		nn_cooc_memory_estimate(c.N, ds->n_inter, c.cooc_k, c.cooc_window);
 }
 
 static int	trainer_run(const NnDataset *ds, const NnConfig *cfg, const NnTrainSettings *s,
