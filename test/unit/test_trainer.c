@@ -2,7 +2,8 @@
  * test_trainer.c
  *		The training loop (src/nn/trainer.c) on small synthetic data:
  *		learning, early stopping bookkeeping, progress reports, cancellation,
- *		determinism, divergence detection, and the train-on-all mode.
+ *		determinism, divergence detection, the train-on-all mode, and the
+ *		choice of the co-occurrence mixture's weight.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -220,6 +221,82 @@ test_all_split(void)
 	nn_ds_free(&ds);
 }
 
+/* NDCG@10 of a metrics object. */
+static double
+ndcg10(const NnMetrics *m)
+{
+	int			i;
+
+	for (i = 0; i < m->n_k; i++)
+		if (m->k[i] == 10)
+			return m->ndcg[i];
+	return -1;
+}
+
+/* The co-occurrence mixture's weight: auto picks the grid's best on validation. */
+static void
+test_cooc_choice(void)
+{
+	NnDataset	ds;
+	NnDsSplit	sp;
+	NnConfig	c;
+	NnTrainSettings s;
+	NnModel		m;
+	NnTrainResult res;
+	NnEvalOptions o;
+	NnEvalReport rep;
+	NnMetrics	vm;
+	char		msg[256] = "";
+	double		best = -1;
+	int			g,
+				best_g = -1;
+
+	chain_data(&ds, 120, 40, 15);
+	small_config(&c, "tacaser");
+	c.epochs = 2;				/* half-trained: the chains' neighbours help */
+	nn_train_settings_default(&s);
+	memset(&m, 0, sizeof(m));
+	ok(nn_trainer_run(&ds, &c, &s, &m, &res, msg, sizeof(msg)) == NN_OK, "cooc auto: training succeeds (%s)", msg);
+	ok(res.n_cooc_grid == 9 && res.cooc_grid[0].lambda == 0.0f, "cooc auto: 0 and 8 weights tried");
+	for (g = 0; g < res.n_cooc_grid; g++)
+		if (res.cooc_grid[g].valid_ndcg10 > best)
+		{
+			best = res.cooc_grid[g].valid_ndcg10;
+			best_g = g;
+		}
+	ok(best_g >= 0 && res.cooc_lambda == res.cooc_grid[best_g].lambda && m.cfg.cooc_lambda == res.cooc_lambda,
+	   "cooc auto: the best validation weight %g is kept", (double) res.cooc_lambda);
+	ok(res.cooc_lambda > 0 && best > res.cooc_grid[0].valid_ndcg10,
+	   "cooc auto: on item chains the mixture beats the plain model (%.4f vs %.4f)",
+	   best, res.cooc_grid[0].valid_ndcg10);
+	ok(m.cooc.n_rows == ds.n_items && m.cooc.nnz > 0 &&
+	   nn_cooc_check(&m.cooc, ds.n_items, c.cooc_k, msg, sizeof(msg)) == NN_OK,
+	   "cooc auto: the returned model has a valid neighbour table");
+	ok(ndcg10(&res.valid) == best, "cooc auto: the reported validation metrics are the chosen weight's");
+	/* the returned model scores validation as the trainer did */
+	nn_ds_split(&ds, NN_SPLIT_LOO, &sp);
+	nn_eval_options_default(&o);
+	o.phase = NN_PHASE_VALID;
+	o.exclude_history = s.exclude_seen;
+	nn_eval_report_init(&rep, NULL, 0);
+	nn_evaluate_model(&sp, &m, NULL, NULL, &o, &rep);
+	nn_eval_metrics(&rep.all, &vm);
+	is_double(ndcg10(&vm), best, 1e-12, "cooc auto: the returned model reproduces its validation NDCG@10");
+	nn_model_free(&m);
+
+	c.cooc_lambda = 0.4f;
+	ok(nn_trainer_run(&ds, &c, &s, &m, &res, msg, sizeof(msg)) == NN_OK && res.n_cooc_grid == 0 &&
+	   m.cfg.cooc_lambda == 0.4f && m.cooc.nnz > 0, "cooc 0.4: no grid, the weight and a table");
+	nn_model_free(&m);
+	c.cooc_k = 0;
+	c.cooc_lambda = NN_COOC_AUTO;
+	ok(nn_trainer_run(&ds, &c, &s, &m, &res, msg, sizeof(msg)) == NN_OK && res.n_cooc_grid == 0 &&
+	   m.cfg.cooc_lambda == 0.0f && m.cooc.n_rows == 0, "cooc_k 0: weight 0, no table");
+	nn_model_free(&m);
+	nn_ds_split_free(&sp);
+	nn_ds_free(&ds);
+}
+
 int
 main(void)
 {
@@ -229,5 +306,6 @@ main(void)
 	test_determinism();
 	test_divergence();
 	test_all_split();
+	test_cooc_choice();
 	return done_testing();
 }
