@@ -273,8 +273,8 @@ test_mix(void)
 			bad++;
 		for (l = 0; l < M; l++)
 			hist[l] = nn_rng_below(&r, 4) == 0 ? 0 : (int32_t) nn_rng_below(&r, (uint32_t) N);
-		for (i = 0; i < N; i++)
-			s0[i] = s[i] = (float) (3.0 * nn_rng_normal(&r));
+		for (i = 0; i < N; i++)		/* some items masked with -inf, as unknown ones are */
+			s0[i] = s[i] = nn_rng_below(&r, 10) == 0 ? -INFINITY : (float) (3.0 * nn_rng_normal(&r));
 		/* the direct mixture */
 		for (l = M - 1; l >= 0; l--)
 		{
@@ -287,19 +287,24 @@ test_mix(void)
 		for (i = 1; i < N; i++)
 		{
 			qt += q[i];
-			z += exp(s0[i]);
+			z += isfinite(s0[i]) ? exp(s0[i]) : 0.0;
 		}
 		if (nn_cooc_mix(&m, w, hist, M, s) != NN_OK)
 			bad++;
 		for (i = 1; i < N; i++)
 		{
-			double		p = (1 - lam) * exp(s0[i]) / z + (qt > 0 ? lam * q[i] / qt : 0),
+			double		p = (z > 0 ? (1 - lam) * exp(s0[i]) / z : 0) + (qt > 0 ? lam * q[i] / qt : 0),
 						d = s[i] - log(p);
 
-			if (qt == 0 && s[i] != s0[i])
+			if (qt == 0 && memcmp(&s[i], &s0[i], sizeof(float)) != 0)
 				bad++;
 			if (qt == 0)
 				continue;
+			if (p == 0)
+			{
+				bad += s[i] != -INFINITY;	/* masked and no neighbour: stays masked */
+				continue;
+			}
 			if (isnan(c0))
 				c0 = d;
 			else if (fabs(d - c0) > 1e-4 * (1 + fabs(c0)))
