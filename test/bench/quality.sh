@@ -21,6 +21,9 @@
 #                  and "exclude seen except the target" leaks the answer (issue 6, item 2)
 #   categories     Taobao's category_id is the models' category_column; the presets decide
 #                  whether they use it (tacaser: output tables, caser: off)
+#   cooc_weight    the co-occurrence mixture's weight, the preset's: tacaser "auto" (chosen by
+#                  each training run on its validation split; the table's "mixture weight"
+#                  column shows the choice), caser 0
 # Everything else is the preset's default, so a change of preset_tacaser() shows up here.
 #
 # Output: a markdown table on stdout and in test/bench/out/quality.md, one PNG per data set
@@ -144,7 +147,7 @@ train_model() {
 }
 
 TSV=$OUT/quality.tsv
-printf 'set\tusers\titems\tevents\texclude_seen\tmodel\thr10\tndcg10\tmrr\tnew_users\tnew_ndcg10\trep_users\trep_ndcg10\ts100_hr10\ts100_ndcg10\tvalid_ndcg10\tepochs\tbest_epoch\ttrain_seconds\tinst_per_sec\tpeak_kb\tweights_bytes\tn_params\n' >"$TSV"
+printf 'set\tusers\titems\tevents\texclude_seen\tmodel\thr10\tndcg10\tmrr\tnew_users\tnew_ndcg10\trep_users\trep_ndcg10\ts100_hr10\ts100_ndcg10\tvalid_ndcg10\tepochs\tbest_epoch\ttrain_seconds\tinst_per_sec\tpeak_kb\tweights_bytes\tn_params\tcooc_weight\n' >"$TSV"
 declare -A RES		# RES[set:model:field]
 declare -A SEED_RES	# SEED_RES[set:model:group]: NDCG@10 of each seed, space-separated
 
@@ -170,10 +173,11 @@ for set in $SETS; do
 		read -r job peak <<<"$jp"
 		version=$(q -c "SELECT version FROM cnnrec.jobs WHERE job_id = $job")
 		# version row: sizes, speed, schedule
-		IFS='|' read -r users items events epochs best secs ips wbytes nparams vndcg <<<"$(q -c "
+		IFS='|' read -r users items events epochs best secs ips wbytes nparams vndcg cw <<<"$(q -c "
 			SELECT n_users, n_items, n_events, metrics->>'epochs', metrics->>'best_epoch',
 				round(train_seconds::numeric, 1), round((data_stats->>'inst_per_sec')::numeric),
-				weights_bytes, n_params, round((metrics->'valid'->>'ndcg10')::numeric, 4)
+				weights_bytes, n_params, round((metrics->'valid'->>'ndcg10')::numeric, 4),
+				COALESCE(metrics->>'cooc_weight', '-')
 			FROM cnnrec.model_versions v JOIN cnnrec.models m USING (model_id)
 			WHERE m.name = '$name' AND v.version = $version")"
 		# full ranking: all / new_target / repeat_target, with the popularity baseline
@@ -191,7 +195,7 @@ for set in $SETS; do
 			FROM cnnrec.evaluate('$name', $version, 10, $excl, true)")"
 		RES[$set:$model:s100]="$s_hr|$s_ndcg"
 		RES[$set:pop:s100]="$s_phr|$s_pndcg"
-		RES[$set:$model:info]="$epochs|$best|$secs|$ips|$peak|$wbytes|$nparams|$vndcg"
+		RES[$set:$model:info]="$epochs|$best|$secs|$ips|$peak|$wbytes|$nparams|$vndcg|$cw"
 		RES[$set:sizes]="$users|$items|$events"
 		RES[$set:excl]=$excl
 		# validation curve
@@ -202,10 +206,10 @@ for set in $SETS; do
 		IFS='|' read -r _ hr ndcg mrr <<<"${RES[$set:$model:all]}"
 		IFS='|' read -r nn _ nndcg _ <<<"${RES[$set:$model:new_target]}"
 		IFS='|' read -r rn _ rndcg _ <<<"${RES[$set:$model:repeat_target]}"
-		printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
+		printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
 			"$set" "$users" "$items" "$events" "$excl" "$model" "$hr" "$ndcg" "$mrr" "$nn" "$nndcg" \
 			"$rn" "$rndcg" "$s_hr" "$s_ndcg" "$vndcg" "$epochs" "$best" "$secs" "$ips" "$peak" \
-			"$wbytes" "$nparams" >>"$TSV"
+			"$wbytes" "$nparams" "$cw" >>"$TSV"
 		say "$set $model: test HR@10 $hr NDCG@10 $ndcg MRR $mrr (valid NDCG@10 $vndcg, $epochs epochs, best $best, ${secs}s)"
 	done
 	# repeat runs over seeds where the new-target group is small (exclude_seen off)
@@ -227,10 +231,13 @@ for set in $SETS; do
 					SEED_RES[$set:$model:$grp]="${SEED_RES[$set:$model:$grp]:-} $ndcg"
 				done < <(q -c "SELECT \"group\", round(ndcg::numeric, 4)
 						FROM cnnrec.evaluate_groups('$name', $version, 10, $excl, false)")
-				SEED_RES[$set:$model:valid]="${SEED_RES[$set:$model:valid]:-} $(q -c "
-					SELECT round((v.metrics->'valid'->>'ndcg10')::numeric, 4)
+				read -r vn cw <<<"$(q -F' ' -c "
+					SELECT round((v.metrics->'valid'->>'ndcg10')::numeric, 4),
+						COALESCE(v.metrics->>'cooc_weight', '-')
 					FROM cnnrec.model_versions v JOIN cnnrec.models m USING (model_id)
 					WHERE m.name = '$name' AND v.version = $version")"
+				SEED_RES[$set:$model:valid]="${SEED_RES[$set:$model:valid]:-} $vn"
+				SEED_RES[$set:$model:cooc]="${SEED_RES[$set:$model:cooc]:-} $cw"
 				q -c "SELECT cnnrec.drop_model('$name')" >/dev/null
 			done
 		done
@@ -282,8 +289,8 @@ mean_sd() {
 	[ "$EXTRA$EXTRA_CASER$EXTRA_TACASER" = "{}{}{}" ] ||
 		echo "Extra options: all $EXTRA, caser $EXTRA_CASER, tacaser $EXTRA_TACASER."
 	echo
-	echo "| data set | users / items / events (5-core) | exclude seen | model | HR@10 | NDCG@10 | MRR | NDCG@10 new (users) | NDCG@10 repeat (users) | sampled-100 HR@10 / NDCG@10 | epochs (best) | train s | inst/s | peak memory | model size |"
-	echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+	echo "| data set | users / items / events (5-core) | exclude seen | model | HR@10 | NDCG@10 | MRR | NDCG@10 new (users) | NDCG@10 repeat (users) | sampled-100 HR@10 / NDCG@10 | mixture weight | epochs (best) | train s | inst/s | peak memory | model size |"
+	echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 	for set in $SETS; do
 		IFS='|' read -r users items events <<<"${RES[$set:sizes]}"
 		sizes="$(printf "%'d / %'d / %'d" "$users" "$items" "$events")"
@@ -296,13 +303,13 @@ mean_sd() {
 			[ "$nn" = 0 ] && nndcg="-"
 			if [ "$model" = pop ]; then
 				label="popularity"
-				tail="| - | - | - | - | - |"
+				tail="| - | - | - | - | - | - |"
 			else
-				IFS='|' read -r epochs best secs ips peak wbytes nparams _ <<<"${RES[$set:$model:info]}"
+				IFS='|' read -r epochs best secs ips peak wbytes nparams _ cw <<<"${RES[$set:$model:info]}"
 				label=$model
 				pk=n/a
 				[ "$peak" != n/a ] && pk=$(human $((peak * 1024)))
-				tail="| $epochs ($best) | $secs | $(printf "%'d" "$ips") | $pk | $(human "$wbytes") ($(printf "%'d" "$nparams") params) |"
+				tail="| $cw | $epochs ($best) | $secs | $(printf "%'d" "$ips") | $pk | $(human "$wbytes") ($(printf "%'d" "$nparams") params) |"
 			fi
 			echo "| $set | $sizes | ${RES[$set:excl]} | $label | $hr | $ndcg | $mrr | $nndcg ($nn) | $rndcg ($rn) | $shr / $sndcg $tail"
 		done
@@ -344,15 +351,15 @@ mean_sd() {
 		echo "Repeat runs with seeds $SEEDS (same protocol, one model per seed; NDCG@10 mean ± standard"\
 			"deviation over the seeds, then each seed's value):"
 		echo
-		echo "| data set | model | test, all users | test, target new to the user | test, target seen before | validation, all users |"
-		echo "|---|---|---|---|---|---|"
+		echo "| data set | model | test, all users | test, target new to the user | test, target seen before | validation, all users | mixture weight per seed |"
+		echo "|---|---|---|---|---|---|---|"
 		for set in $seed_sets; do
 			for model in $MODELS; do
 				row="| $set | $model |"
 				for grp in all new_target repeat_target valid; do
 					row="$row $(mean_sd ${SEED_RES[$set:$model:$grp]:-}) |"
 				done
-				echo "$row"
+				echo "$row${SEED_RES[$set:$model:cooc]:- -} |"
 			done
 			if [ -n "${SEED_RES[$set:caser:new_target]:-}" ] && [ -n "${SEED_RES[$set:tacaser:new_target]:-}" ]; then
 				tn=$(mean ${SEED_RES[$set:tacaser:new_target]})
