@@ -78,7 +78,9 @@ sql -c "SELECT version, n_users AS users, n_items AS items, n_events AS events,
 		metrics->'test'->>'hr10' AS hr10, metrics->'test'->>'ndcg10' AS ndcg10,
 		metrics->'popularity_test'->>'hr10' AS pop_hr10,
 		metrics->'popularity_test'->>'ndcg10' AS pop_ndcg10,
+		metrics->>'cooc_weight' AS mixture_weight,
 		pg_size_pretty(weights_bytes) AS size FROM cnnrec.model_versions"
+echo "(mixture_weight: the co-occurrence mixture's weight, chosen on the validation split)"
 
 step "Serve: SELECT * FROM recommend(user_id, k)"
 for u in 1 2 3; do
