@@ -293,6 +293,12 @@ test_cooc_choice(void)
 	ok(nn_trainer_run(&ds, &c, &s, &m, &res, msg, sizeof(msg)) == NN_OK && res.n_cooc_grid == 0 &&
 	   m.cfg.cooc_lambda == 0.0f && m.cooc.n_rows == 0, "cooc_k 0: weight 0, no table");
 	nn_model_free(&m);
+	c.cooc_k = 100;
+	s.split = NN_SPLIT_ALL;
+	ok(nn_trainer_run(&ds, &c, &s, &m, &res, msg, sizeof(msg)) == NN_OK && res.n_cooc_grid == 0 &&
+	   m.cfg.cooc_lambda == 0.2f && m.cooc.nnz > 0,
+	   "cooc auto without a validation split: weight 0.2 and a table");
+	nn_model_free(&m);
 	nn_ds_split_free(&sp);
 	nn_ds_free(&ds);
 }
