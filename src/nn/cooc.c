@@ -281,85 +281,104 @@ mix_scratch(NnInfer *w, int32_t n)
 	return w->cooc_cap ? NN_OK : NN_ERR_NOMEM;
 }
 
-/* Four floats / int32s in one vector (GCC / Clang vector extensions:
- * SSE2 on baseline x86-64, NEON on arm64). */
-typedef float v4f __attribute__((vector_size(16)));
-typedef int32_t v4i __attribute__((vector_size(16)));
+/*
+ * Eight floats / int32s in one vector (GCC / Clang vector extensions: two
+ * SSE2 registers on baseline x86-64, one AVX2 register in the "avx2"
+ * clones below, NEON pairs on arm64).
+ */
+typedef float v8f __attribute__((vector_size(32)));
+typedef int32_t v8i __attribute__((vector_size(32)));
+
+#define V8(x) {x, x, x, x, x, x, x, x}
+
+/* Run-time dispatch of the hot loops to AVX2 where the CPU has it (ifunc). */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(NN_NO_SIMD_CLONES)
+#define NN_SIMD_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define NN_SIMD_CLONES
+#endif
 
 /*
- * exp(x - mx) of four scores, 0 where x is not finite; branch-free: the
+ * exp(x - mx) of eight scores, 0 where x is not finite; branch-free: the
  * argument d = x - mx <= 0 is clamped to -87, d = (i + f) ln 2 with i an
  * integer and |f| <= 1/2, 2^f from its Taylor polynomial of degree 6
  * (relative error below 2e-7), 2^i from the exponent bits.
  */
-static inline v4f
-exp4_shifted(v4f x, float mx)
+static inline void
+exp8_shifted(const v8f *x, float mx, v8f *out)
 {
-	const v4f	magic = {12582912.0f, 12582912.0f, 12582912.0f, 12582912.0f};	/* 1.5 * 2^23 */
-	const v4f	lo = {-87.0f, -87.0f, -87.0f, -87.0f};
-	v4f			d = x - mx,
+	const v8f	magic = V8(12582912.0f);	/* 1.5 * 2^23: adding it rounds */
+	const v8f	lo = V8(-87.0f);
+	v8f			d = *x - mx,
 				t,
 				r,
 				f,
 				p;
-	v4i			ok = (d <= 0.0f) & (d > -INFINITY),	/* NaN, +-inf: 0 */
+	v8i			ok = (d <= 0.0f) & (d > -INFINITY),	/* NaN, +-inf: 0 */
 				small = d < lo;
 
-	d = (v4f) (((v4i) d & ~small) | ((v4i) lo & small));
+	d = (v8f) (((v8i) d & ~small) | ((v8i) lo & small));
 	t = d * 1.44269504f;
 	r = (t + magic) - magic;	/* round to an integer */
 	f = (t - r) * 0.693147181f;
 	p = 1.0f + f * (1.0f + f * (0.5f + f * (0.166666672f + f * (0.0416666679f +
 								f * (0.00833333377f + f * 0.00138888892f)))));
-	p = p * (v4f) ((__builtin_convertvector(r, v4i) + 127) << 23);
-	return (v4f) ((v4i) p & ok);
+	p = p * (v8f) ((__builtin_convertvector(r, v8i) + 127) << 23);
+	*out = (v8f) ((v8i) p & ok);
 }
 
-/* Sum of exp(s[j] - mx) over j < n, four lanes at a time in float. */
-static double
+/* Sum of exp(s[j] - mx) over j < n, eight lanes at a time in float. */
+NN_SIMD_CLONES static double
 exp_sum_block(const float *s, int32_t n, float mx)
 {
-	v4f			acc = {0.0f, 0.0f, 0.0f, 0.0f};
+	v8f			acc = V8(0.0f);
 	double		z = 0.0;
 	int32_t		j = 0;
+	int			l;
 
-	for (; j + 4 <= n; j += 4)
+	for (; j + 8 <= n; j += 8)
 	{
-		v4f			x;
+		v8f			x,
+					e;
 
 		memcpy(&x, s + j, sizeof(x));
-		acc += exp4_shifted(x, mx);
+		exp8_shifted(&x, mx, &e);
+		acc += e;
 	}
 	for (; j < n; j++)
 	{
-		v4f			x = {s[j], -INFINITY, -INFINITY, -INFINITY};
+		v8f			x = V8(-INFINITY),
+					e;
 
-		z += exp4_shifted(x, mx)[0];
+		x[0] = s[j];
+		exp8_shifted(&x, mx, &e);
+		z += e[0];
 	}
-	return z + acc[0] + acc[1] + acc[2] + acc[3];
+	for (l = 0; l < 8; l++)
+		z += acc[l];
+	return z;
 }
 
-/* Largest finite value of s[0..n), -inf if none (four lanes at a time). */
-static float
+/* Largest finite value of s[0..n), -inf if none (eight lanes at a time). */
+NN_SIMD_CLONES static float
 max_finite(const float *s, int32_t n)
 {
-	const v4f	ninf = {-INFINITY, -INFINITY, -INFINITY, -INFINITY};
-	v4f			m = ninf;
+	v8f			m = V8(-INFINITY);
 	float		best;
 	int32_t		j = 0;
 	int			l;
 
-	for (; j + 4 <= n; j += 4)
+	for (; j + 8 <= n; j += 8)
 	{
-		v4f			x;
-		v4i			take;
+		v8f			x;
+		v8i			take;
 
 		memcpy(&x, s + j, sizeof(x));
 		take = (x < INFINITY) & (x > m);	/* NaN: false */
-		m = (v4f) (((v4i) x & take) | ((v4i) m & ~take));
+		m = (v8f) (((v8i) x & take) | ((v8i) m & ~take));
 	}
 	best = m[0];
-	for (l = 1; l < 4; l++)
+	for (l = 1; l < 8; l++)
 		best = m[l] > best ? m[l] : best;
 	for (; j < n; j++)
 		if (s[j] > best && s[j] < INFINITY)
