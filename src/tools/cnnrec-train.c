@@ -69,6 +69,7 @@ typedef enum OptKind
 	K_INT,						/* int */
 	K_U64,						/* uint64_t */
 	K_FLOAT,					/* float */
+	K_WEIGHT,					/* float, or "auto" = NN_COOC_AUTO (as options.c) */
 	K_DOUBLE,					/* double */
 	K_FLAG,						/* int 0/1 from on|off */
 	K_ENUM,						/* int from choices[] */
@@ -132,7 +133,7 @@ static const OptDef opts[] = {
 	{"cooc_k", K_INT, CFG(cooc_k), 0, NN_COOC_MAX_K, NULL, "co-occurrence mixture: neighbours kept per item (tacaser 100; 0 = off)"},
 	{"cooc_window", K_INT, CFG(cooc_window), 1, NN_COOC_MAX_WINDOW, NULL, "co-occurrence mixture: pairs at most this many events apart (default 1)"},
 	{"cooc_decay", K_FLOAT, CFG(cooc_decay), 0, 1, NULL, "co-occurrence mixture: weight of the k-th newest history item is decay^k (default 0.5)"},
-	{"cooc_weight", K_FLOAT, CFG(cooc_lambda), -1, NN_COOC_MAX_LAMBDA, NULL, "co-occurrence mixture weight in [0, 0.95], or auto: chosen on validation (tacaser default)"},
+	{"cooc_weight", K_WEIGHT, CFG(cooc_lambda), 0, NN_COOC_MAX_LAMBDA, NULL, "co-occurrence mixture weight in [0, 0.95], or auto: chosen on validation (tacaser default)"},
 	{"conv_mask_windows", K_FLAG, CFG(conv_mask_windows), 0, 1, NULL, "max-pool over non-padded windows only"},
 	/* regularisation, loss */
 	{"dropout", K_FLOAT, CFG(dropout), 0, 0.95, NULL, "dropout on the fused features"},
@@ -356,6 +357,13 @@ set_value(Cli *cli, const OptDef *o, const char *v)
 					*(uint64_t *) field = (uint64_t) x;
 				return;
 			}
+		case K_WEIGHT:
+			if (strcmp(v, "auto") == 0)
+			{
+				*(float *) field = NN_COOC_AUTO;
+				return;
+			}
+			/* FALLTHROUGH */
 		case K_FLOAT:
 		case K_DOUBLE:
 			{
@@ -363,19 +371,12 @@ set_value(Cli *cli, const OptDef *o, const char *v)
 
 				errno = 0;
 				x = strtod(v, &end);
-				if (o->min == NN_COOC_AUTO && strcmp(v, "auto") == 0)
-				{
-					*(float *) field = NN_COOC_AUTO;	/* only cooc_weight */
-					return;
-				}
-				if (o->min == NN_COOC_AUTO)
-					x = x < 0 ? NAN : x;	/* "auto", not -1 */
 				if (end == v || *end != '\0' || errno != 0 || !isfinite(x))
 					usage_error("option %s: \"%s\" is not a number", dash_name(o->name), v);
 				if (x < o->min || x > o->max)
 					usage_error("option %s: %g is out of range %g..%g",
 								dash_name(o->name), x, o->min, o->max);
-				if (o->kind == K_FLOAT)
+				if (o->kind != K_DOUBLE)
 					*(float *) field = (float) x;
 				else
 					*(double *) field = x;
