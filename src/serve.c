@@ -694,16 +694,14 @@ all_flush(FunctionCallInfo fcinfo, AllState *st)
 	nn_score_block(model, st->X, st->rows, st->S);
 	for (r = 0; r < st->rows; r++)
 	{
+		NnTopkFilter filter;
+		int32		n_out = 0;
+
 		if (nn_cooc_mix(model, st->infer, st->items + (size_t) r * model->cfg.M,
 						model->cfg.M, st->S + (size_t) r * N) != NN_OK)
 			ereport(ERROR,
 					(errcode(ERRCODE_OUT_OF_MEMORY),
 					 errmsg("out of memory")));
-	}
-	for (r = 0; r < st->rows; r++)
-	{
-		NnTopkFilter filter;
-		int32		n_out = 0;
 
 		memset(&filter, 0, sizeof(filter));
 		filter.exclude = st->seen[r];
