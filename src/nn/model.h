@@ -133,7 +133,8 @@ typedef struct NnConfig
 	int			cooc_window;	/* pairs at most this many positions apart */
 	float		cooc_decay;		/* weight of the k-th newest history item: decay^k */
 	float		cooc_lambda;	/* in [0, NN_COOC_MAX_LAMBDA]; NN_COOC_AUTO = the
-								 * trainer picks it on the validation split */
+								 * trainer picks it on the validation split
+								 * (0.2 without one) */
 
 	/* regularisation */
 	float		dropout;		/* p on the fused features (F7) */

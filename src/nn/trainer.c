@@ -485,62 +485,81 @@ static const float cooc_grid[] = {0.05f, 0.1f, 0.2f, 0.3f, 0.4f, 0.5f, 0.6f, 0.7
 #define COOC_NO_VALIDATION_WEIGHT 0.2f
 
 /*
- * The co-occurrence mixture (cooc.c) of the returned model: build the
- * neighbour table from the training events and, for cooc_lambda AUTO,
- * keep the grid's weight with the best validation NDCG@10 (0, the plain
- * model, unless a weight beats it), or COOC_NO_VALIDATION_WEIGHT without
- * a validation split.  A weight of 0 drops the table.
+ * The grid's weight with the best validation NDCG@10 for r->m (its
+ * neighbour table built), or 0, the plain model, unless a weight beats
+ * it; records the grid in res and, for a chosen weight, its validation
+ * metrics.  Returns NN_OK or an evaluation error.
+ */
+static int
+pick_cooc_weight(Run *r, NnTrainResult *res, float *weight)
+{
+	double		best = res->valid.ndcg[k10(&res->valid)];	/* the plain model's */
+	float		chosen = 0.0f;
+	size_t		g;
+	int			rc;
+
+	res->cooc_grid[0].lambda = 0.0f;
+	res->cooc_grid[0].valid_ndcg10 = best;
+	res->n_cooc_grid = 1;
+	for (g = 0; g < sizeof(cooc_grid) / sizeof(cooc_grid[0]); g++)
+	{
+		NnEvalReport rep;
+		NnMetrics	m;
+
+		r->m.cfg.cooc_lambda = cooc_grid[g];
+		nn_eval_report_init(&rep, NULL, 0);
+		if ((rc = evaluate(r, NN_PHASE_VALID, 0, &rep)) != NN_OK)
+			return rc;
+		nn_eval_metrics(&rep.all, &m);
+		res->cooc_grid[res->n_cooc_grid].lambda = cooc_grid[g];
+		res->cooc_grid[res->n_cooc_grid++].valid_ndcg10 = m.ndcg[k10(&m)];
+		if (m.ndcg[k10(&m)] > best)
+		{
+			best = m.ndcg[k10(&m)];
+			res->valid = m;
+			chosen = cooc_grid[g];
+		}
+	}
+	*weight = chosen;
+	return NN_OK;
+}
+
+/*
+ * The co-occurrence mixture (cooc.c) of the returned model: the weight is
+ * the configured one, 0 with cooc_k 0, and for AUTO the validation pick
+ * (pick_cooc_weight), or COOC_NO_VALIDATION_WEIGHT without a validation
+ * split.  The neighbour table is built from the training events and kept
+ * only for a weight above 0.
  */
 static int
 choose_cooc(Run *r, NnTrainResult *res)
 {
 	NnConfig   *c = &r->m.cfg;
-	int			auto_pick = c->cooc_lambda == NN_COOC_AUTO;
 	int			has_valid = r->s->split == NN_SPLIT_LOO && r->sp.n_eval > 0 &&
 		res->best_epoch > 0;
-	double		best;
-	size_t		g;
 	int			rc;
 
-	if (auto_pick)
-		c->cooc_lambda = has_valid ? 0.0f : COOC_NO_VALIDATION_WEIGHT;
 	if (c->cooc_k == 0)
 		c->cooc_lambda = 0.0f;
-	res->cooc_lambda = c->cooc_lambda;
-	if (c->cooc_k == 0 || (c->cooc_lambda == 0.0f && !(auto_pick && has_valid)))
-		return NN_OK;
-	if (nn_cooc_build(&r->m.cooc, r->ds->n_items, r->ds->n_users, r->ds->seq_off,
-					  r->ds->seq_item, r->sp.n_train, c->cooc_k, c->cooc_window) != NN_OK)
-		return fail(r, NN_ERR_NOMEM, "out of memory for the co-occurrence table", NULL);
-	if (auto_pick && has_valid)
+	else if (c->cooc_lambda == NN_COOC_AUTO && !has_valid)
+		c->cooc_lambda = COOC_NO_VALIDATION_WEIGHT;
+	if (c->cooc_lambda != 0.0f)
 	{
-		best = res->valid.ndcg[k10(&res->valid)];
-		res->cooc_grid[res->n_cooc_grid].lambda = 0.0f;
-		res->cooc_grid[res->n_cooc_grid++].valid_ndcg10 = best;
-		for (g = 0; g < sizeof(cooc_grid) / sizeof(cooc_grid[0]); g++)
+		if (nn_cooc_build(&r->m.cooc, r->ds->n_items, r->ds->n_users, r->ds->seq_off,
+						  r->ds->seq_item, r->sp.n_train, c->cooc_k, c->cooc_window) != NN_OK)
+			return fail(r, NN_ERR_NOMEM, "out of memory for the co-occurrence table", NULL);
+		if (c->cooc_lambda == NN_COOC_AUTO)
 		{
-			NnEvalReport rep;
-			NnMetrics	m;
+			float		w;
 
-			c->cooc_lambda = cooc_grid[g];
-			nn_eval_report_init(&rep, NULL, 0);
-			if ((rc = evaluate(r, NN_PHASE_VALID, 0, &rep)) != NN_OK)
+			if ((rc = pick_cooc_weight(r, res, &w)) != NN_OK)
 				return rc;
-			nn_eval_metrics(&rep.all, &m);
-			res->cooc_grid[res->n_cooc_grid].lambda = cooc_grid[g];
-			res->cooc_grid[res->n_cooc_grid++].valid_ndcg10 = m.ndcg[k10(&m)];
-			if (m.ndcg[k10(&m)] > best)
-			{
-				best = m.ndcg[k10(&m)];
-				res->valid = m;
-				res->cooc_lambda = cooc_grid[g];
-			}
+			c->cooc_lambda = w;
 		}
-		c->cooc_lambda = res->cooc_lambda;
+		if (c->cooc_lambda == 0.0f)
+			nn_cooc_free(&r->m.cooc);
 	}
 	res->cooc_lambda = c->cooc_lambda;
-	if (c->cooc_lambda == 0.0f)
-		nn_cooc_free(&r->m.cooc);
 	return NN_OK;
 }
 
